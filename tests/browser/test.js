@@ -1,0 +1,316 @@
+'use strict';
+// Real-browser test of the blackboard page against a running 3-node cluster (started by run.sh).
+// Environment:
+//   BB_NODES  "1=http://127.0.0.1:18101,2=...,3=..."   base URL of each node's HTTP server
+//   BB_PIDS   "1=1234,2=1235,3=1236"                    pids, so the leader can be killed with SIGKILL
+//   BB_MOCK   "1" when the cluster is mock-server.js: the leader is then "killed" via POST /_mock/kill/ID
+// Prints one line per check and then "N passed, M failed"; exits 1 on any failure.
+
+const fs = require('fs');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARTIFACTS = path.join(__dirname, 'artifacts');
+const WAIT_MS = 10000;       // bound for "it shows up on the other page"
+const FAILOVER_MS = 20000;   // bound for "the survivors agree on a new leader"
+const WHOLE_RUN_MS = 240000; // the test never runs longer than this
+
+const parseMap = (text) => Object.fromEntries((text || '').split(',').filter(Boolean)
+  .map((pair) => pair.split('=')).map(([id, value]) => [Number(id), value]));
+const nodes = parseMap(process.env.BB_NODES ||
+  '1=http://127.0.0.1:18101,2=http://127.0.0.1:18102,3=http://127.0.0.1:18103');
+const pids = parseMap(process.env.BB_PIDS);
+const mock = process.env.BB_MOCK === '1';
+
+let passed = 0;
+let failed = 0;
+
+// Runs one named check; a failure is counted and reported, and the run goes on.
+async function check(name, body) {
+  try {
+    await body();
+    passed += 1;
+    console.log(`ok    ${name}`);
+  } catch (error) {
+    failed += 1;
+    console.log(`FAIL  ${name}\n      ${String(error.message || error).split('\n')[0]}`);
+  }
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function getJson(id, route) {
+  const response = await fetch(nodes[id] + route, { signal: AbortSignal.timeout(3000) });
+  return response.json();
+}
+
+// ---------- reading the page ----------
+
+const listOf = (page) => page.evaluate(() => [...document.querySelectorAll('#entries li')]
+  .map((li) => ({ id: Number(li.dataset.id), text: li.querySelector('.entry-text').textContent })));
+
+// Waits (bounded, polling the DOM) until the list has an entry with exactly this text; returns its id.
+async function waitForText(page, text, timeout = WAIT_MS) {
+  const handle = await page.waitForFunction((wanted) => {
+    const li = [...document.querySelectorAll('#entries li')]
+      .find((item) => item.querySelector('.entry-text').textContent === wanted);
+    return li ? Number(li.dataset.id) : false;
+  }, text, { timeout, polling: 100 });
+  return handle.jsonValue();
+}
+
+function waitForGone(page, id, timeout = WAIT_MS) {
+  return page.waitForFunction((gone) => !document.querySelector(`#entries li[data-id="${gone}"]`),
+    id, { timeout, polling: 100 });
+}
+
+const textOf = (page, selector) => page.locator(selector).textContent();
+
+async function addThroughForm(page, text) {
+  await page.fill('#entry-input', text);
+  await page.press('#entry-input', 'Enter');
+}
+
+async function screenshot(page, name) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+// Opens a node's page and records anything that would break the "live, local, no reload" promise.
+async function openPage(context, id, viewport) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  await page.setViewportSize(viewport);
+  const watch = { loads: 0, foreign: [], errors: [] };
+  page.on('framenavigated', (frame) => { if (frame === page.mainFrame()) watch.loads += 1; });
+  page.on('request', (request) => { if (!request.url().startsWith(nodes[id])) watch.foreign.push(request.url()); });
+  page.on('pageerror', (error) => watch.errors.push(error.message));
+  await page.goto(nodes[id] + '/', { waitUntil: 'load' });
+  return { page, watch, id };
+}
+
+// ---------- the cluster ----------
+
+async function findLeader() {
+  const status = await getJson(1, '/status');
+  return status.leader;
+}
+
+async function killNode(id) {
+  if (mock) {
+    await fetch(`${nodes[id]}/_mock/kill/${id}`, { method: 'POST', signal: AbortSignal.timeout(3000) });
+    return;
+  }
+  assert(pids[id], `no pid known for node ${id}`);
+  process.kill(Number(pids[id]), 'SIGKILL');
+}
+
+// ---------- the test ----------
+
+async function main() {
+  const leader = await findLeader();
+  if (leader === null || leader === undefined || !nodes[leader]) {
+    console.log(`FAIL  cluster has a leader before the test (node 1 says leader=${leader})`);
+    return false;
+  }
+  // Pages go on the two nodes that will survive the leader's death.
+  const [aId, bId] = Object.keys(nodes).map(Number).filter((id) => id !== leader);
+  console.log(`leader is node ${leader}; pages on node ${aId} (wide) and node ${bId} (360 px)`);
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true, timeout: 30000 });
+  try {
+    const context = await browser.newContext();
+    const A = await openPage(context, aId, { width: 1280, height: 800 });
+    const B = await openPage(context, bId, { width: 360, height: 780 });
+    await runChecks(A, B, leader);
+  } finally {
+    await browser.close();
+  }
+  return true;
+}
+
+async function runChecks(A, B, leader) {
+  const stamp = Date.now().toString(36);
+
+  for (const P of [A, B]) {
+    await check(`node ${P.id} page shows its id, role and the leader`, async () => {
+      await P.page.waitForFunction(([id, lead]) =>
+        document.getElementById('node-id').textContent === String(id) &&
+        document.getElementById('node-leader').textContent === `node ${lead}` &&
+        document.getElementById('node-role').textContent === 'follower', [P.id, leader], { timeout: WAIT_MS });
+    });
+    await check(`node ${P.id} cluster panel lists 3 members, leader row highlighted`, async () => {
+      await P.page.waitForFunction((lead) => {
+        const rows = document.querySelectorAll('#cluster tbody tr');
+        const top = document.querySelector('#cluster tbody tr.is-leader');
+        return rows.length === 3 && top && top.dataset.id === String(lead);
+      }, leader, { timeout: WAIT_MS });
+    });
+  }
+
+  // Add on A; it must reach B through the leader without B reloading.
+  const first = `Hello from node ${A.id} <b>not bold</b> & "quotes" ${stamp}`;
+  let firstId = null;
+  await check('add through the form (Enter) clears the input and shows on the same page', async () => {
+    await addThroughForm(A.page, first);
+    firstId = await waitForText(A.page, first);
+    assert(await A.page.inputValue('#entry-input') === '', 'input was not cleared after success');
+  });
+  await check(`the new entry appears on node ${B.id}'s page without a reload`, async () => {
+    await waitForText(B.page, first);
+    assert(B.watch.loads === 1, `page loaded ${B.watch.loads} times`);
+  });
+  await check('entry text is shown literally (markup escaped)', async () => {
+    const bold = await B.page.locator('#entries b').count();
+    assert(bold === 0, 'a <b> element was created from entry text');
+  });
+  await screenshot(A.page, '1-after-add-node' + A.id);
+  await screenshot(B.page, '1-after-add-node' + B.id);
+
+  await check('entries posted from both pages show in the same order on both and on every node', async () => {
+    const texts = [`second ${stamp}`, `third ${stamp}`, `fourth ${stamp}`];
+    await addThroughForm(A.page, texts[0]);
+    await waitForText(A.page, texts[0]);
+    await addThroughForm(B.page, texts[1]);
+    await waitForText(B.page, texts[1]);
+    await addThroughForm(A.page, texts[2]);
+    for (const text of texts) { await waitForText(A.page, text); await waitForText(B.page, text); }
+    const onA = JSON.stringify(await listOf(A.page));
+    const onB = JSON.stringify(await listOf(B.page));
+    assert(onA === onB, `pages differ:\n${onA}\n${onB}`);
+    const order = (await listOf(A.page)).map((e) => e.text).filter((t) => t.endsWith(stamp));
+    assert(JSON.stringify(order) === JSON.stringify([first, ...texts]), `wrong order: ${order}`);
+    for (const id of Object.keys(nodes)) {
+      const board = await getJson(id, '/board');
+      assert(JSON.stringify(board.entries) === onA, `node ${id}'s GET /board differs from the pages`);
+    }
+  });
+
+  const edited = `Edited on node ${B.id} ${stamp}`;
+  await check('Escape cancels an edit in place without changing the entry', async () => {
+    const item = B.page.locator(`#entries li[data-id="${firstId}"]`);
+    await item.locator('button.edit').click();
+    await item.locator('.edit-input').fill('this must not be saved');
+    await item.locator('.edit-input').press('Escape');
+    assert(await item.locator('.edit-form').count() === 0, 'editor still open');
+    assert(await item.locator('.entry-text').textContent() === first, 'text changed');
+  });
+  await check(`modify with Edit on node ${B.id} (Enter saves) shows on node ${A.id}`, async () => {
+    const item = B.page.locator(`#entries li[data-id="${firstId}"]`);
+    await item.locator('button.edit').click();
+    await item.locator('.edit-input').fill(edited);
+    await item.locator('.edit-input').press('Enter');
+    assert(await waitForText(A.page, edited) === firstId, 'edited text landed on another id');
+    await waitForText(B.page, edited);
+  });
+  await check(`delete on node ${A.id} removes it on node ${B.id}`, async () => {
+    await A.page.locator(`#entries li[data-id="${firstId}"] button.delete`).click();
+    await waitForGone(B.page, firstId);
+    await waitForGone(A.page, firstId);
+  });
+
+  await check('empty entry: a message, nothing sent', async () => {
+    await A.page.fill('#entry-input', '   ');
+    await A.page.press('#entry-input', 'Enter');
+    await A.page.waitForFunction(() => /Write something/.test(document.getElementById('message').textContent));
+    await A.page.fill('#entry-input', '');
+  });
+
+  const long = 'x'.repeat(1100);
+  await check('1100-char entry is stopped in the page: "too long" message, text kept, nothing sent', async () => {
+    let posts = 0;
+    const count = (request) => { if (request.method() === 'POST') posts += 1; };
+    A.page.on('request', count);
+    await addThroughForm(A.page, long);
+    await A.page.waitForFunction(() => /too long \(max 1024 bytes\)/i.test(document.getElementById('message').textContent));
+    A.page.off('request', count);
+    assert(await A.page.inputValue('#entry-input') === long, 'text was not kept');
+    assert(posts === 0, `${posts} POST requests were sent`);
+  });
+  await check('1100-char entry sent anyway gets the node\'s 413: message shown, text kept', async () => {
+    // Lift the page's own limit so the request really goes out and the server's answer is what we see.
+    await A.page.evaluate(() => { document.getElementById('add-form').dataset.maxBytes = '100000'; });
+    await A.page.evaluate(() => { document.getElementById('message').textContent = ''; });
+    const answer = A.page.waitForResponse((r) => r.request().method() === 'POST', { timeout: WAIT_MS });
+    await A.page.press('#entry-input', 'Enter');
+    const status = (await answer).status();
+    assert(status === 413, `server answered ${status}, not 413`);
+    await A.page.waitForFunction(() => /too long \(max 1024 bytes\)/i.test(document.getElementById('message').textContent));
+    assert(await A.page.inputValue('#entry-input') === long, 'text was not kept');
+    await A.page.evaluate(() => { document.getElementById('add-form').dataset.maxBytes = '1024'; });
+  });
+  await screenshot(A.page, '2-too-long-node' + A.id);
+  await A.page.fill('#entry-input', '');
+
+  // Failover: kill -9 the leader; both pages must show a new leader among the survivors.
+  console.log(`killing leader node ${leader}${mock ? ' (mock)' : ` pid ${pids[leader]}`}`);
+  await killNode(leader);
+  // Catch the election on camera if it lasts long enough to be seen; not a check, elections can be quick.
+  await A.page.waitForSelector('#election-banner', { state: 'visible', timeout: 3000 })
+    .then(() => screenshot(A.page, '3-election-node' + A.id)).catch(() => {});
+  let newLeader = null;
+  for (const P of [A, B]) {
+    await check(`node ${P.id} page shows a new leader after node ${leader} is killed`, async () => {
+      await P.page.waitForFunction(([a, b]) => {
+        const text = document.getElementById('node-leader').textContent;
+        return text === `node ${a}` || text === `node ${b}`;
+      }, [A.id, B.id], { timeout: FAILOVER_MS, polling: 100 });
+    });
+  }
+  await check('both pages agree on the new leader, highlight its row and show the dead node as down', async () => {
+    await A.page.waitForFunction(() => !!document.querySelector('#cluster tr.is-leader'), null, { timeout: WAIT_MS });
+    newLeader = Number((await textOf(A.page, '#node-leader')).replace('node ', ''));
+    for (const P of [A, B]) {
+      await P.page.waitForFunction(([lead, dead]) => {
+        const top = document.querySelector('#cluster tbody tr.is-leader');
+        const gone = document.querySelector(`#cluster tbody tr[data-id="${dead}"]`);
+        return document.getElementById('node-leader').textContent === `node ${lead}` &&
+          top && top.dataset.id === String(lead) && gone && gone.classList.contains('is-down');
+      }, [newLeader, leader], { timeout: FAILOVER_MS, polling: 100 });
+    }
+  });
+  await check('the page announces the leader change', async () => {
+    const notice = await textOf(A.page, '#leader-change');
+    assert(await A.page.locator('#leader-change').isVisible(), 'no leader-change notice visible');
+    assert(notice.includes(`node ${newLeader}`), `notice says: ${notice}`);
+  });
+  await screenshot(A.page, '3-after-failover-node' + A.id);
+  await screenshot(B.page, '3-after-failover-node' + B.id);
+
+  await check('after failover, an entry added on one page appears on the other', async () => {
+    const text = `after failover ${stamp}`;
+    await addThroughForm(B.page, text);
+    await waitForText(B.page, text, FAILOVER_MS);
+    await waitForText(A.page, text);
+  });
+  await screenshot(A.page, '4-end-node' + A.id);
+
+  await check('pages never reloaded, loaded nothing from elsewhere, threw no script errors', async () => {
+    for (const P of [A, B]) {
+      assert(P.watch.loads === 1, `node ${P.id} page loaded ${P.watch.loads} times`);
+      assert(P.watch.foreign.length === 0, `node ${P.id} page requested ${P.watch.foreign[0]}`);
+      assert(P.watch.errors.length === 0, `node ${P.id} page error: ${P.watch.errors[0]}`);
+    }
+  });
+}
+
+setTimeout(() => {
+  console.log(`FAIL  whole run took longer than ${WHOLE_RUN_MS / 1000} s`);
+  console.log(`${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+}, WHOLE_RUN_MS).unref();
+
+main().then((ready) => {
+  if (!ready) failed += 1;
+}).catch((error) => {
+  failed += 1;
+  console.log(`FAIL  test crashed: ${error.stack || error}`);
+}).finally(() => {
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 && passed > 0 ? 0 : 1);
+});
