@@ -7,6 +7,7 @@
 const STATUS_EVERY_MS = 700;      // /status is tiny; this keeps a failover visible within a second
 const RETRY_AFTER_MS = 500;       // back-off after a failed long-poll before asking again
 const REQUEST_TIMEOUT_MS = 8000;  // posts wait for the leader; the node itself gives up after ~3 s
+const STATUS_TIMEOUT_MS = 2000;   // /status answers at once; slower than this means trouble
 const LONG_POLL_TIMEOUT_MS = 40000; // the node answers a long-poll after ~25 s even with no change
 const LEADER_NOTICE_MS = 10000;   // how long "new leader" stays on screen
 
@@ -280,7 +281,7 @@ async function followStatus() {
   let failures = 0;
   for (;;) {
     try {
-      const response = await fetchWithin('/status', {}, REQUEST_TIMEOUT_MS);
+      const response = await fetchWithin('/status', {}, STATUS_TIMEOUT_MS);
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       renderStatus(await response.json());
       failures = 0;
@@ -301,7 +302,7 @@ function renderStatus(status) {
 }
 
 function leaderName(leader) {
-  return leader === null || leader === undefined ? 'none (election)' : `node ${leader}`;
+  return leader === null || leader === undefined ? 'none yet' : `node ${leader}`;
 }
 
 function renderNode(status) {
@@ -317,7 +318,7 @@ function renderNode(status) {
 }
 
 function renderCluster(status) {
-  const rows = status.peers.map((peer) => peerRow(peer, status.leader));
+  const rows = (status.peers || []).map((peer) => peerRow(peer, status.leader));
   ui.clusterBody.replaceChildren(...rows);
 }
 
@@ -339,10 +340,10 @@ function peerRow(peer, leader) {
   const name = el('span', null, `${peer.id}`);
   if (peer.self) name.append(el('span', 'tag', 'this node'));
   if (peer.id === leader) name.append(el('span', 'tag tag-leader', 'leader'));
-  const role = el('span', 'role', peer.role);
+  const role = el('span', 'role', peer.role ?? 'unknown');
   role.dataset.role = peer.role;
   const alive = el('span', peer.alive ? 'state up' : 'state down', peer.alive ? 'alive' : 'down');
-  tr.append(cell('Node', name), cell('Address', peer.addr), cell('State', alive), cell('Role', role),
+  tr.append(cell('Node', name), cell('Address', String(peer.addr ?? '–')), cell('State', alive), cell('Role', role),
     cell('Attribute', String(peer.attribute ?? '–')), cell('Last heard', heardText(peer)));
   return tr;
 }
