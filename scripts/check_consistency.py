@@ -320,11 +320,12 @@ class History:
         with self.lock:
             return list(self.ops)
 
-    def first_ack_after(self, t, kinds=("add", "modify", "delete")):
-        """Seconds from t (monotonic) to the first acknowledged write sent at or after t."""
+    def first_ack_after_send(self, t, nodes=None):
+        """Seconds from t (monotonic) to the first acknowledgement of a write sent at
+        or after t (optionally only writes made through the given nodes); None if none."""
         best = None
         for o in self.snapshot():
-            if o.kind in kinds and o.acked and o.t_ack >= t:
+            if o.acked and o.t_send >= t and (nodes is None or o.node in nodes):
                 if best is None or o.t_ack < best:
                     best = o.t_ack
         return None if best is None else best - t

@@ -1,0 +1,271 @@
+//! The replicated state machine: the entries in their total order, and the
+//! record of which client requests are already in it. Every node applies the
+//! same commands in the same order and so holds the same `Board`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{NodeId, Op, Request};
+
+/// Most entries one board holds; an add beyond it is refused, so memory stays
+/// bounded whatever clients do.
+pub const MAX_ENTRIES: usize = 1_000_000;
+
+/// What applying one command did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Added {
+        id: u64,
+    },
+    Modified {
+        id: u64,
+    },
+    Deleted {
+        id: u64,
+    },
+    NotFound {
+        id: u64,
+    },
+    Full,
+    /// The request was already applied (a retransmission): nothing changed.
+    Duplicate,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Board {
+    entries: BTreeMap<u64, String>,
+    next_id: u64,
+    sessions: BTreeMap<NodeId, Session>,
+}
+
+/// The requests of one origin's current incarnation that the board has seen.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+struct Session {
+    boot: u32,
+    /// Every request numbered below this is finished.
+    floor: u64,
+    /// Applied requests at or above `floor`.
+    applied: BTreeSet<u64>,
+}
+
+impl Session {
+    fn contains(&self, number: u64) -> bool {
+        number < self.floor || self.applied.contains(&number)
+    }
+
+    fn raise_floor(&mut self, floor: u64) {
+        if floor > self.floor {
+            self.floor = floor;
+            self.applied = self.applied.split_off(&floor);
+        }
+        while self.applied.remove(&self.floor) {
+            self.floor += 1;
+        }
+    }
+}
+
+impl Board {
+    pub fn new() -> Self {
+        Self {
+            next_id: 1,
+            ..Self::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Entries in total order (ids grow in the order adds were applied).
+    pub fn entries(&self) -> impl Iterator<Item = (u64, &str)> {
+        self.entries.iter().map(|(id, text)| (*id, text.as_str()))
+    }
+
+    pub fn get(&self, id: u64) -> Option<&str> {
+        self.entries.get(&id).map(String::as_str)
+    }
+
+    /// True if this request (or a later one of a newer incarnation) is in.
+    pub fn has_applied(&self, request: &Request) -> bool {
+        self.sessions
+            .get(&request.origin)
+            .is_some_and(|s| s.boot == request.boot && s.contains(request.number))
+    }
+
+    pub fn apply(&mut self, request: &Request) -> Outcome {
+        let session = self.sessions.entry(request.origin).or_default();
+        if session.boot != request.boot {
+            // A new incarnation of the origin: the old one's requests are over.
+            *session = Session {
+                boot: request.boot,
+                ..Session::default()
+            };
+        }
+        session.raise_floor(request.finished_below);
+        if session.contains(request.number) {
+            return Outcome::Duplicate;
+        }
+        session.applied.insert(request.number);
+        session.raise_floor(session.floor);
+        self.apply_op(&request.op)
+    }
+
+    fn apply_op(&mut self, op: &Op) -> Outcome {
+        match op {
+            Op::Add { text } => {
+                if self.entries.len() >= MAX_ENTRIES {
+                    return Outcome::Full;
+                }
+                let id = self.next_id;
+                self.next_id += 1;
+                self.entries.insert(id, text.clone());
+                Outcome::Added { id }
+            }
+            Op::Modify { id, text } => match self.entries.get_mut(id) {
+                Some(slot) => {
+                    slot.clone_from(text);
+                    Outcome::Modified { id: *id }
+                }
+                None => Outcome::NotFound { id: *id },
+            },
+            Op::Delete { id } => match self.entries.remove(id) {
+                Some(_) => Outcome::Deleted { id: *id },
+                None => Outcome::NotFound { id: *id },
+            },
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        // Serialising owned maps and strings cannot fail.
+        postcard::to_allocvec(self).expect("board serialises")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Board> {
+        let board: Board = postcard::from_bytes(bytes).ok()?;
+        (board.entries.len() <= MAX_ENTRIES).then_some(board)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(origin: NodeId, number: u64, op: Op) -> Request {
+        Request {
+            origin,
+            boot: 1,
+            number,
+            finished_below: 0,
+            op,
+        }
+    }
+
+    fn add(text: &str) -> Op {
+        Op::Add { text: text.into() }
+    }
+
+    #[test]
+    fn adds_get_increasing_ids_in_order() {
+        let mut board = Board::new();
+        assert_eq!(board.apply(&req(1, 0, add("a"))), Outcome::Added { id: 1 });
+        assert_eq!(board.apply(&req(2, 0, add("b"))), Outcome::Added { id: 2 });
+        let texts: Vec<_> = board.entries().collect();
+        assert_eq!(texts, vec![(1, "a"), (2, "b")]);
+    }
+
+    #[test]
+    fn modify_keeps_position_and_delete_removes() {
+        let mut board = Board::new();
+        board.apply(&req(1, 0, add("a")));
+        board.apply(&req(1, 1, add("b")));
+        let modify = Op::Modify {
+            id: 1,
+            text: "A".into(),
+        };
+        assert_eq!(board.apply(&req(1, 2, modify)), Outcome::Modified { id: 1 });
+        assert_eq!(
+            board.apply(&req(1, 3, Op::Delete { id: 2 })),
+            Outcome::Deleted { id: 2 }
+        );
+        assert_eq!(board.entries().collect::<Vec<_>>(), vec![(1, "A")]);
+    }
+
+    #[test]
+    fn unknown_ids_change_nothing() {
+        let mut board = Board::new();
+        board.apply(&req(1, 0, add("a")));
+        let before = board
+            .entries()
+            .map(|(i, t)| (i, t.to_owned()))
+            .collect::<Vec<_>>();
+        let modify = Op::Modify {
+            id: 9,
+            text: "x".into(),
+        };
+        assert_eq!(board.apply(&req(1, 1, modify)), Outcome::NotFound { id: 9 });
+        assert_eq!(
+            board.apply(&req(1, 2, Op::Delete { id: 9 })),
+            Outcome::NotFound { id: 9 }
+        );
+        let after = board
+            .entries()
+            .map(|(i, t)| (i, t.to_owned()))
+            .collect::<Vec<_>>();
+        assert_eq!(before, after);
+    }
+
+    #[test]
+    fn a_retransmitted_request_applies_once() {
+        let mut board = Board::new();
+        let r = req(3, 5, add("once"));
+        assert_eq!(board.apply(&r), Outcome::Added { id: 1 });
+        assert!(board.has_applied(&r));
+        assert_eq!(board.apply(&r), Outcome::Duplicate);
+        assert_eq!(board.len(), 1);
+    }
+
+    #[test]
+    fn finished_requests_are_forgotten_but_still_refused() {
+        let mut board = Board::new();
+        for n in 0..100 {
+            board.apply(&req(1, n, add("x")));
+        }
+        let session = &board.sessions[&1];
+        assert_eq!(session.floor, 100);
+        assert!(
+            session.applied.is_empty(),
+            "contiguous numbers fold into the floor"
+        );
+        // Request 120 was never applied, but its origin has since said that
+        // everything below 150 is finished (applied or given up): refused.
+        let mut late = req(1, 200, add("y"));
+        late.finished_below = 150;
+        board.apply(&late);
+        assert!(board.has_applied(&req(1, 120, add("z"))));
+    }
+
+    #[test]
+    fn a_new_incarnation_starts_a_new_session() {
+        let mut board = Board::new();
+        board.apply(&req(1, 0, add("a")));
+        let mut reborn = req(1, 0, add("b"));
+        reborn.boot = 2;
+        assert_eq!(board.apply(&reborn), Outcome::Added { id: 2 });
+    }
+
+    #[test]
+    fn snapshot_round_trips_and_garbage_is_refused() {
+        let mut board = Board::new();
+        board.apply(&req(1, 0, add("a")));
+        board.apply(&req(2, 0, add("ü")));
+        let bytes = board.encode();
+        assert_eq!(Board::decode(&bytes), Some(board));
+        assert_eq!(Board::decode(&bytes[..bytes.len() - 1]), None);
+        assert_eq!(Board::decode(&[0xff; 16]), None);
+    }
+}

@@ -1,0 +1,738 @@
+//! The protocol state machine of one node, with no sockets and no clock.
+//!
+//! The driver feeds it datagrams ([`Node::handle_datagram`]), client writes
+//! ([`Node::handle_request`]) and wake-ups ([`Node::handle_timeout`]), all
+//! stamped with the current [`Time`]; it then drains what the node wants done:
+//! datagrams to send ([`Node::poll_transmit`]), answers to clients
+//! ([`Node::poll_reply`]) and when to wake it next ([`Node::poll_timeout`]).
+//! Given the same inputs and seed it does the same thing, which is what lets
+//! [`crate::sim`] run hundreds of nodes through lost packets and crashes.
+//!
+//! The protocol, one submodule per idea:
+//! - [`election`]: bully election over `(attribute, id)` ranks;
+//! - [`takeover`]: the winner's Prepare/Promise round that starts an epoch;
+//! - [`replication`]: appends, acks, commit, heartbeats, compaction;
+//! - [`transfer`]: pulling missing entries or a snapshot from a peer;
+//! - [`recovery`]: how a node that lost its memory rejoins safely;
+//! - [`requests`]: client writes, their forwarding and their answers.
+
+mod election;
+mod recovery;
+mod replication;
+mod requests;
+mod takeover;
+mod transfer;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use log::{debug, info};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use crate::board::{Board, Outcome};
+use crate::log::Log;
+use crate::wire::{self, Envelope, Epoch, Kind, Message, NodeId, Op};
+
+pub use election::Rank;
+
+/// Virtual or real time in microseconds since an arbitrary start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Time(pub u64);
+
+impl Time {
+    pub fn since(self, earlier: Time) -> Duration {
+        Duration::from_micros(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl std::ops::Add<Duration> for Time {
+    type Output = Time;
+    fn add(self, d: Duration) -> Time {
+        Time(
+            self.0
+                .saturating_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
+        )
+    }
+}
+
+/// The driver's handle for one client request.
+pub type Token = u64;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub id: NodeId,
+    /// Every member, this node included.
+    pub members: Vec<NodeId>,
+    pub heartbeat: Duration,
+    /// Failure detection: a leader unheard for this long is suspected.
+    pub timeout: Duration,
+    pub request_timeout: Duration,
+    /// Identifies the membership, so that two clusters never mix.
+    pub cluster: u32,
+}
+
+impl Config {
+    pub fn majority(&self) -> usize {
+        self.members.len() / 2 + 1
+    }
+}
+
+/// A datagram for the driver to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    pub to: NodeId,
+    pub payload: Vec<u8>,
+}
+
+/// The answer to one client request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    pub token: Token,
+    pub result: Result<Done, Unavailable>,
+}
+
+/// A committed write, applied here at `seq`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Done {
+    pub outcome: Outcome,
+    pub seq: u64,
+}
+
+/// No leader, or no majority, within the request timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unavailable;
+
+/// What a node does right now, as shown to users.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Leader,
+    Follower,
+    Candidate,
+    Recovering,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Leader => "leader",
+            Role::Follower => "follower",
+            Role::Candidate => "candidate",
+            Role::Recovering => "recovering",
+        }
+    }
+}
+
+/// Datagram and byte counts for one message kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    pub datagrams: u64,
+    pub bytes: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    pub sent: [Traffic; Kind::ALL.len()],
+    pub received: [Traffic; Kind::ALL.len()],
+    /// Refused datagrams by reason.
+    pub dropped: BTreeMap<&'static str, u64>,
+    /// Elections this node called.
+    pub elections: u64,
+}
+
+impl Counters {
+    pub fn drop_one(&mut self, reason: &'static str) {
+        *self.dropped.entry(reason).or_default() += 1;
+    }
+}
+
+/// What `/status` shows of one member.
+#[derive(Clone, Debug)]
+pub struct PeerStatus {
+    pub id: NodeId,
+    pub is_self: bool,
+    pub alive: bool,
+    pub last_heard: Option<Duration>,
+    pub role: &'static str,
+    pub attribute: Option<u32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Status {
+    pub id: NodeId,
+    pub attribute: u32,
+    pub role: Role,
+    pub leader: Option<NodeId>,
+    pub epoch: Epoch,
+    pub commit: u64,
+    pub applied: u64,
+    pub peers: Vec<PeerStatus>,
+}
+
+/// What this node knows about another member.
+#[derive(Clone, Debug, Default)]
+struct Peer {
+    boot: Option<u32>,
+    /// Boots this peer has since replaced: their datagrams are stale.
+    retired: Vec<u32>,
+    attribute: Option<u32>,
+    last_heard: Option<Time>,
+    role: Option<Role>,
+}
+
+/// Whether this node holds state it may vouch for.
+enum Memory {
+    Active,
+    Recovering(recovery::Recovery),
+}
+
+/// What this node is doing in the protocol.
+enum Duty {
+    Follower(Following),
+    Candidate(election::Campaign),
+    Preparing(takeover::Takeover),
+    Leader(replication::Leadership),
+}
+
+struct Following {
+    /// The leader of `promised` this node follows, once it accepted one.
+    leader: Option<NodeId>,
+    /// When to suspect the leader (or the lack of one) and call an election.
+    deadline: Time,
+}
+
+pub struct Node {
+    cfg: Config,
+    rank: Rank,
+    boot: u32,
+    rng: SmallRng,
+    now: Time,
+    memory: Memory,
+    duty: Duty,
+    /// The highest epoch this incarnation promised to follow.
+    promised: Epoch,
+    /// The highest epoch number seen anywhere.
+    highest_number: u64,
+    /// Last time a leader of an epoch at least `promised` was heard.
+    leader_contact: Option<Time>,
+    log: Log,
+    board: Board,
+    commit: u64,
+    applied: u64,
+    /// Highest seq known to match the current leader's log.
+    verified: u64,
+    peers: BTreeMap<NodeId, Peer>,
+    pull: Option<transfer::Pulling>,
+    snapshot: Option<transfer::SnapshotCache>,
+    requests: requests::Requests,
+    ack_due: bool,
+    next_tick: Time,
+    out: VecDeque<Transmit>,
+    replies: VecDeque<Reply>,
+    counters: Counters,
+}
+
+impl Node {
+    /// A node that has just booted: no memory, no leader. `seed` drives every
+    /// random choice (attribute, boot nonce, timer jitter).
+    pub fn new(cfg: Config, seed: u64, now: Time) -> Node {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let attribute = rng.gen_range(1..1_000_000);
+        let boot = rng.gen();
+        let peers = cfg
+            .members
+            .iter()
+            .filter(|&&m| m != cfg.id)
+            .map(|&m| (m, Peer::default()))
+            .collect();
+        let rank = Rank {
+            attribute,
+            id: cfg.id,
+        };
+        let mut node = Node {
+            rank,
+            boot,
+            rng,
+            now,
+            memory: Memory::Recovering(recovery::Recovery::default()),
+            duty: Duty::Follower(Following {
+                leader: None,
+                deadline: now,
+            }),
+            promised: Epoch::default(),
+            highest_number: 0,
+            leader_contact: None,
+            log: Log::default(),
+            board: Board::new(),
+            commit: 0,
+            applied: 0,
+            verified: 0,
+            peers,
+            pull: None,
+            snapshot: None,
+            requests: requests::Requests::default(),
+            ack_due: false,
+            next_tick: now,
+            out: VecDeque::new(),
+            replies: VecDeque::new(),
+            counters: Counters::default(),
+            cfg,
+        };
+        node.wait_for_leader(now);
+        info!(
+            "node {}: booted with attribute {} (rank {}); no state yet, looking for a leader",
+            node.cfg.id, attribute, node.rank
+        );
+        node
+    }
+
+    // ----- inputs -------------------------------------------------------
+
+    /// A datagram arrived from the member the driver mapped its address to.
+    pub fn handle_datagram(&mut self, now: Time, from: NodeId, datagram: &[u8]) {
+        self.now = now;
+        let envelope = match wire::decode(datagram) {
+            Ok(envelope) => envelope,
+            Err(err) => {
+                debug!(
+                    "node {}: dropped datagram from {from}: {err:?}",
+                    self.cfg.id
+                );
+                self.counters.drop_one(err.reason());
+                return;
+            }
+        };
+        if let Some(reason) = self.refusal(from, &envelope) {
+            debug!(
+                "node {}: dropped datagram from {from}: {reason}",
+                self.cfg.id
+            );
+            self.counters.drop_one(reason);
+            return;
+        }
+        let kind = envelope.message.kind();
+        let traffic = &mut self.counters.received[kind.index()];
+        traffic.datagrams += 1;
+        traffic.bytes += datagram.len() as u64;
+        self.note_sender(now, &envelope);
+        self.dispatch(now, envelope);
+    }
+
+    /// A client write at this node. The answer comes out of `poll_reply`.
+    pub fn handle_request(&mut self, now: Time, token: Token, op: Op) {
+        self.now = now;
+        self.submit(now, token, op);
+    }
+
+    pub fn handle_timeout(&mut self, now: Time) {
+        self.now = now;
+        if now >= self.next_tick {
+            self.next_tick = now + self.cfg.heartbeat;
+            self.tick(now);
+        }
+        match &self.duty {
+            Duty::Follower(f) if now >= f.deadline => self.campaign(now),
+            Duty::Candidate(c) if now >= c.deadline => self.start_takeover(now),
+            _ => {}
+        }
+    }
+
+    // ----- outputs ------------------------------------------------------
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if self.out.is_empty() {
+            self.flush();
+        }
+        self.out.pop_front()
+    }
+
+    pub fn poll_reply(&mut self) -> Option<Reply> {
+        self.replies.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Time {
+        let deadline = match &self.duty {
+            Duty::Follower(f) => f.deadline,
+            Duty::Candidate(c) => c.deadline,
+            _ => self.next_tick,
+        };
+        deadline.min(self.next_tick)
+    }
+
+    // ----- views --------------------------------------------------------
+
+    pub fn id(&self) -> NodeId {
+        self.cfg.id
+    }
+
+    pub fn board(&self) -> &Board {
+        &self.board
+    }
+
+    /// The seq the board stands at.
+    pub fn applied(&self) -> u64 {
+        self.applied
+    }
+
+    pub fn commit(&self) -> u64 {
+        self.commit
+    }
+
+    pub fn rank(&self) -> Rank {
+        self.rank
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn role(&self) -> Role {
+        match (&self.duty, &self.memory) {
+            (Duty::Leader(_), _) => Role::Leader,
+            (_, Memory::Recovering(_)) => Role::Recovering,
+            (Duty::Candidate(_) | Duty::Preparing(_), _) => Role::Candidate,
+            (Duty::Follower(_), _) => Role::Follower,
+        }
+    }
+
+    pub fn is_recovering(&self) -> bool {
+        matches!(self.memory, Memory::Recovering(_))
+    }
+
+    /// The epoch this node leads, if it leads.
+    pub fn leading(&self) -> Option<Epoch> {
+        match &self.duty {
+            Duty::Leader(l) => Some(l.epoch),
+            _ => None,
+        }
+    }
+
+    pub fn leader(&self) -> Option<NodeId> {
+        match &self.duty {
+            Duty::Leader(_) => Some(self.cfg.id),
+            Duty::Follower(f) => f.leader,
+            _ => None,
+        }
+    }
+
+    pub fn promised(&self) -> Epoch {
+        self.promised
+    }
+
+    /// Committed entries still in the log (for invariant checks): `(seq, entry)`.
+    pub fn committed_log(&self) -> impl Iterator<Item = (u64, &wire::Entry)> {
+        let base = self.log.base().seq;
+        self.log
+            .after(base)
+            .enumerate()
+            .map(move |(i, e)| (base + 1 + i as u64, e))
+            .take_while(|(seq, _)| *seq <= self.commit)
+    }
+
+    pub fn log_len(&self) -> usize {
+        self.log.len()
+    }
+
+    pub fn status(&self) -> Status {
+        let now = self.now;
+        let leader = self.leader();
+        let mut peers: Vec<PeerStatus> = self
+            .peers
+            .iter()
+            .map(|(&id, p)| {
+                let alive = p
+                    .last_heard
+                    .is_some_and(|t| now.since(t) < self.cfg.timeout);
+                let role = if !alive {
+                    "unknown"
+                } else if leader == Some(id) {
+                    "leader"
+                } else {
+                    match p.role {
+                        Some(Role::Leader) | Some(Role::Follower) | None => "follower",
+                        Some(role) => role.name(),
+                    }
+                };
+                PeerStatus {
+                    id,
+                    is_self: false,
+                    alive,
+                    last_heard: p.last_heard.map(|t| now.since(t)),
+                    role,
+                    attribute: p.attribute,
+                }
+            })
+            .collect();
+        peers.push(PeerStatus {
+            id: self.cfg.id,
+            is_self: true,
+            alive: true,
+            last_heard: Some(Duration::ZERO),
+            role: self.role().name(),
+            attribute: Some(self.rank.attribute),
+        });
+        peers.sort_by_key(|p| p.id);
+        Status {
+            id: self.cfg.id,
+            attribute: self.rank.attribute,
+            role: self.role(),
+            leader,
+            epoch: self.leading().unwrap_or(self.promised),
+            commit: self.commit,
+            applied: self.applied,
+            peers,
+        }
+    }
+
+    // ----- plumbing shared by the submodules ----------------------------
+
+    /// Why a decoded datagram must not be trusted, if it must not.
+    fn refusal(&self, from: NodeId, envelope: &Envelope) -> Option<&'static str> {
+        if envelope.cluster != self.cfg.cluster {
+            return Some("cluster");
+        }
+        if envelope.from != from {
+            return Some("spoofed");
+        }
+        let peer = self.peers.get(&from)?;
+        if peer.retired.contains(&envelope.boot) {
+            return Some("stale_boot");
+        }
+        None
+    }
+
+    fn note_sender(&mut self, now: Time, envelope: &Envelope) {
+        let id = self.cfg.id;
+        let Some(peer) = self.peers.get_mut(&envelope.from) else {
+            return;
+        };
+        if peer.boot != Some(envelope.boot) {
+            if let Some(old) = peer.boot.replace(envelope.boot) {
+                info!(
+                    "node {id}: node {} restarted (new incarnation)",
+                    envelope.from
+                );
+                peer.retired.push(old);
+                if peer.retired.len() > 8 {
+                    peer.retired.remove(0);
+                }
+            }
+        }
+        peer.attribute = Some(envelope.attribute);
+        peer.last_heard = Some(now);
+        let hint = match &envelope.message {
+            Message::Heartbeat { .. } | Message::Append { .. } => Some(Role::Leader),
+            Message::Election | Message::Prepare { .. } => Some(Role::Candidate),
+            Message::Probe | Message::NoState { .. } => Some(Role::Recovering),
+            Message::Ack { recovering, .. } => Some(if *recovering {
+                Role::Recovering
+            } else {
+                Role::Follower
+            }),
+            Message::Promise { .. } | Message::Forward { .. } => Some(Role::Follower),
+            Message::Info { active, .. } => (!active).then_some(Role::Recovering),
+            _ => None,
+        };
+        if hint.is_some() {
+            peer.role = hint;
+        }
+    }
+
+    fn dispatch(&mut self, now: Time, envelope: Envelope) {
+        let from = envelope.from;
+        let rank = Rank {
+            attribute: envelope.attribute,
+            id: from,
+        };
+        match envelope.message {
+            Message::Election => self.on_election(now, from, rank),
+            Message::Alive => self.on_alive(now, from),
+            Message::Prepare { epoch } => self.on_prepare(now, from, epoch),
+            Message::Promise {
+                epoch,
+                last,
+                commit,
+            } => self.on_promise(now, from, epoch, last, commit),
+            Message::NoState { epoch } => self.on_no_state(now, from, epoch),
+            Message::Reject {
+                epoch,
+                promised,
+                leader_alive,
+            } => self.on_reject(now, from, epoch, promised, leader_alive),
+            Message::Append {
+                epoch,
+                prev,
+                commit,
+                commands,
+            } => self.on_append(now, from, epoch, prev, commit, commands),
+            Message::Heartbeat {
+                epoch,
+                last,
+                commit,
+                fresh,
+            } => self.on_heartbeat(now, from, epoch, last, commit, fresh),
+            Message::Ack {
+                epoch,
+                matched,
+                recovering,
+            } => self.on_ack(now, from, epoch, matched, recovering),
+            Message::Pull {
+                epoch,
+                last,
+                commit,
+                snapshot,
+            } => self.on_pull(from, epoch, last, commit, snapshot),
+            Message::Entries {
+                epoch,
+                prev,
+                entries,
+                end_of_batch,
+            } => self.on_entries(now, from, epoch, prev, entries, end_of_batch),
+            Message::Chunk {
+                epoch,
+                at,
+                total,
+                offset,
+                data,
+                end_of_batch,
+            } => self.on_chunk(now, from, epoch, at, total, offset, data, end_of_batch),
+            Message::Forward { requests } => self.on_forward(from, envelope.boot, requests),
+            Message::Probe => self.on_probe(from, envelope.boot),
+            Message::Info {
+                for_boot,
+                promised,
+                active,
+            } => self.on_info(now, from, for_boot, promised, active),
+        }
+    }
+
+    fn envelope(&self, message: Message) -> Envelope {
+        Envelope {
+            cluster: self.cfg.cluster,
+            from: self.cfg.id,
+            boot: self.boot,
+            attribute: self.rank.attribute,
+            message,
+        }
+    }
+
+    fn send(&mut self, to: NodeId, message: Message) {
+        let kind = message.kind();
+        if let Some(payload) = wire::encode(&self.envelope(message)) {
+            self.count_sent(kind, payload.len());
+            self.out.push_back(Transmit { to, payload });
+        }
+    }
+
+    /// Sends one message to every other member, encoding it once.
+    fn broadcast(&mut self, message: Message) {
+        let kind = message.kind();
+        let Some(payload) = wire::encode(&self.envelope(message)) else {
+            return;
+        };
+        let others: Vec<NodeId> = self.peers.keys().copied().collect();
+        for to in others {
+            self.count_sent(kind, payload.len());
+            self.out.push_back(Transmit {
+                to,
+                payload: payload.clone(),
+            });
+        }
+    }
+
+    fn count_sent(&mut self, kind: Kind, bytes: usize) {
+        let traffic = &mut self.counters.sent[kind.index()];
+        traffic.datagrams += 1;
+        traffic.bytes += bytes as u64;
+    }
+
+    fn jitter(&mut self) -> Duration {
+        let max = u64::try_from(self.cfg.heartbeat.as_micros()).unwrap_or(u64::MAX);
+        Duration::from_micros(self.rng.gen_range(0..=max))
+    }
+
+    fn hears_leader(&self, now: Time) -> bool {
+        self.leader_contact
+            .is_some_and(|t| now.since(t) < self.cfg.timeout)
+    }
+
+    /// Becomes a follower with no known leader, suspecting none for a timeout.
+    fn wait_for_leader(&mut self, now: Time) {
+        let deadline = now + self.cfg.timeout + self.jitter();
+        self.duty = Duty::Follower(Following {
+            leader: None,
+            deadline,
+        });
+    }
+
+    /// Promises `epoch`: from now on only its leader may extend this log.
+    fn promise(&mut self, epoch: Epoch) {
+        if epoch > self.promised {
+            self.promised = epoch;
+            self.highest_number = self.highest_number.max(epoch.number);
+            self.verified = self.commit;
+            self.pull = None;
+            if let Duty::Leader(l) = &self.duty {
+                info!(
+                    "node {}: stepping down as leader of epoch {} for epoch {}",
+                    self.cfg.id, l.epoch, epoch
+                );
+            }
+        }
+    }
+
+    fn tick(&mut self, now: Time) {
+        self.expire_requests(now);
+        self.retry_pull(now);
+        self.drop_idle_snapshot(now);
+        match &self.duty {
+            Duty::Leader(_) => self.leader_tick(now),
+            Duty::Preparing(_) => self.takeover_tick(now),
+            _ => self.compact_follower(),
+        }
+        if self.is_recovering() {
+            self.probe_tick();
+        }
+    }
+
+    /// Emits what this node batched while handling a round of inputs.
+    fn flush(&mut self) {
+        self.flush_appends();
+        self.flush_requests();
+        self.flush_ack();
+        self.flush_commit_notices();
+    }
+
+    /// Applies committed entries to the board, answering local clients.
+    fn apply_committed(&mut self) {
+        while self.applied < self.commit {
+            let seq = self.applied + 1;
+            let Some(entry) = self.log.get(seq) else {
+                // commit never passes the log's end: callers bound it by `verified`
+                // or the leader's own log. Stop rather than skip an entry.
+                log::error!(
+                    "node {}: committed seq {seq} missing from the log",
+                    self.cfg.id
+                );
+                return;
+            };
+            if let wire::Command::Client(request) = &entry.command {
+                let request = request.clone();
+                let outcome = self.board.apply(&request);
+                self.applied = seq;
+                self.on_applied(&request, outcome, seq);
+            } else {
+                self.applied = seq;
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Rank {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "({}, {})", self.attribute, self.id)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,106 @@
+//! Rejoining after a reboot. A node that lost its memory may have promised an
+//! epoch before it crashed and forgotten; were it to follow an older leader
+//! now, that leader could count it towards a majority the newer epoch never
+//! saw, and a committed write could be lost. So before it follows anyone it
+//! asks the others how far epochs have gone (`Probe`/`Info`): the answers of
+//! enough *active* members to overlap every majority it could have promised
+//! in (members − majority + 1 of them) give it a fence, and it follows only a
+//! leader at or past the fence. It then loads the board from that leader and
+//! counts again only once it holds everything the leader had committed.
+//!
+//! The one exception is an epoch started from a memoryless majority (see
+//! [`super::takeover`]): its members answered the Prepare, they follow it.
+
+use std::collections::BTreeMap;
+
+use log::info;
+
+use super::{Memory, Node};
+use crate::board::Board;
+use crate::log::Log;
+use crate::wire::{Epoch, Message, NodeId};
+
+#[derive(Default)]
+pub(super) struct Recovery {
+    /// Promised epochs reported by active members since this boot.
+    reports: BTreeMap<NodeId, Epoch>,
+    /// Set once enough active members reported.
+    fence: Option<Epoch>,
+}
+
+impl Recovery {
+    /// May a recovering node follow the leader of `epoch`?
+    pub(super) fn may_follow(&self, epoch: Epoch, promised: Epoch, fresh: bool) -> bool {
+        match self.fence {
+            Some(fence) if epoch >= fence => true,
+            _ => fresh && epoch == promised,
+        }
+    }
+}
+
+impl Node {
+    pub(super) fn probe_tick(&mut self) {
+        if let Memory::Recovering(r) = &self.memory {
+            if r.fence.is_none() {
+                self.broadcast(Message::Probe);
+            }
+        }
+    }
+
+    pub(super) fn on_probe(&mut self, from: NodeId, boot: u32) {
+        let message = Message::Info {
+            for_boot: boot,
+            promised: self.promised,
+            active: !self.is_recovering(),
+        };
+        self.send(from, message);
+    }
+
+    pub(super) fn on_info(
+        &mut self,
+        _now: super::Time,
+        from: NodeId,
+        for_boot: u32,
+        promised: Epoch,
+        active: bool,
+    ) {
+        self.highest_number = self.highest_number.max(promised.number);
+        let needed = self.cfg.members.len() - self.cfg.majority() + 1;
+        let (id, own) = (self.cfg.id, self.promised);
+        let Memory::Recovering(r) = &mut self.memory else {
+            return;
+        };
+        if for_boot != self.boot || !active || r.fence.is_some() {
+            return;
+        }
+        r.reports.insert(from, promised);
+        if r.reports.len() >= needed {
+            let fence = r.reports.values().copied().fold(own, Epoch::max);
+            r.fence = Some(fence);
+            info!("node {id}: fenced at epoch {fence}: will follow a leader from there on");
+        }
+    }
+
+    /// Holds every entry the leader had committed: counts as a copy again.
+    pub(super) fn finish_recovery(&mut self, leader: NodeId) {
+        if self.is_recovering() {
+            self.memory = Memory::Active;
+            info!(
+                "node {}: RECOVERED the board from leader {leader}: seq {}, {} entries",
+                self.cfg.id,
+                self.applied,
+                self.board.len()
+            );
+        }
+    }
+
+    /// Drops whatever a half-finished recovery left, before adopting a log.
+    pub(super) fn forget_everything(&mut self) {
+        self.log = Log::default();
+        self.board = Board::new();
+        self.commit = 0;
+        self.applied = 0;
+        self.verified = 0;
+        self.snapshot = None;
+    }
+}

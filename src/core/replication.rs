@@ -1,0 +1,478 @@
+//! Replication within an epoch. The leader numbers each command, sends it in
+//! `Append`s batched up to the frame size, and commits an entry of its epoch
+//! once a majority of active members acknowledged it. Followers accept only
+//! entries that chain onto what they hold (the `prev` check); a follower that
+//! finds a gap pulls what it lacks ([`super::transfer`]). Heartbeats carry the
+//! leader's end of log and commit index, so lost appends are noticed within a
+//! heartbeat and lost acks are repeated.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use log::{error, info, warn};
+
+use super::{Duty, Following, Memory, Node, Time};
+use crate::wire::{self, Command, Entry, Epoch, LogPos, Message, NodeId, PAYLOAD_BUDGET};
+
+/// Entries a leader keeps for lagging members before they get a snapshot.
+const MAX_LEADER_TAIL: usize = 16_384;
+/// Entries a follower keeps below its applied point (it may lead one day).
+const FOLLOWER_TAIL: u64 = 1_024;
+
+pub(super) struct Leadership {
+    pub(super) epoch: Epoch,
+    fresh: bool,
+    since: Time,
+    progress: BTreeMap<NodeId, Progress>,
+    /// First seq not yet sent in an `Append`.
+    unsent: u64,
+    /// Client requests in the uncommitted part of the log: a retransmitted
+    /// forward of one of them is not appended twice.
+    pub(super) in_log: HashSet<(NodeId, u32, u64)>,
+    /// Origins of newly committed requests, told of the commit at once.
+    pub(super) notify: BTreeSet<NodeId>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Progress {
+    matched: u64,
+    acked_at: Option<Time>,
+    recovering: bool,
+}
+
+impl Node {
+    pub(super) fn become_leader(&mut self, now: Time, epoch: Epoch, fresh: bool) {
+        let in_log = self
+            .log
+            .after(self.commit)
+            .filter_map(|e| match &e.command {
+                Command::Client(r) => Some((r.origin, r.boot, r.number)),
+                Command::Noop => None,
+            })
+            .collect();
+        let progress = self
+            .peers
+            .keys()
+            .map(|&id| (id, Progress::default()))
+            .collect();
+        self.pull = None;
+        self.leader_contact = Some(now);
+        let unsent = self.log.last().seq + 1;
+        self.duty = Duty::Leader(Leadership {
+            epoch,
+            fresh,
+            since: now,
+            progress,
+            unsent,
+            in_log,
+            notify: BTreeSet::new(),
+        });
+        self.log.push(Entry {
+            tag: epoch,
+            command: Command::Noop,
+        });
+        self.verified = self.log.last().seq;
+        info!(
+            "node {}: LEADER of epoch {epoch} (rank {}), log up to seq {}, commit {}",
+            self.cfg.id,
+            self.rank,
+            self.log.last().seq,
+            self.commit
+        );
+        self.heartbeat();
+        self.advance_commit();
+    }
+
+    /// Appends a command as leader; it goes out with the next flush.
+    pub(super) fn propose(&mut self, command: Command) {
+        let Duty::Leader(l) = &mut self.duty else {
+            return;
+        };
+        if let Command::Client(r) = &command {
+            l.in_log.insert((r.origin, r.boot, r.number));
+        }
+        let tag = l.epoch;
+        self.log.push(Entry { tag, command });
+        self.verified = self.log.last().seq;
+        // A single-member cluster commits on its own.
+        self.advance_commit();
+    }
+
+    pub(super) fn flush_appends(&mut self) {
+        let Duty::Leader(l) = &self.duty else {
+            return;
+        };
+        let (epoch, mut next) = (l.epoch, l.unsent);
+        let last = self.log.last().seq;
+        while next <= last {
+            let Some(prev) = self.log.pos_at(next - 1) else {
+                break;
+            };
+            let mut commands = Vec::new();
+            let mut size = 0;
+            let mut seq = next;
+            while let Some(entry) = self.log.get(seq) {
+                let len = wire::encoded_len(&entry.command);
+                if !commands.is_empty() && size + len > PAYLOAD_BUDGET {
+                    break;
+                }
+                size += len;
+                commands.push(entry.command.clone());
+                seq += 1;
+            }
+            let commit = self.commit;
+            self.broadcast(Message::Append {
+                epoch,
+                prev,
+                commit,
+                commands,
+            });
+            next = seq;
+        }
+        if let Duty::Leader(l) = &mut self.duty {
+            l.unsent = next;
+        }
+    }
+
+    pub(super) fn on_ack(
+        &mut self,
+        now: Time,
+        from: NodeId,
+        epoch: Epoch,
+        matched: u64,
+        recovering: bool,
+    ) {
+        let last = self.log.last().seq;
+        let Duty::Leader(l) = &mut self.duty else {
+            return;
+        };
+        if l.epoch != epoch {
+            return;
+        }
+        let Some(p) = l.progress.get_mut(&from) else {
+            return;
+        };
+        p.acked_at = Some(now);
+        if p.recovering && !recovering {
+            info!(
+                "node {}: node {from} has recovered and counts again",
+                self.cfg.id
+            );
+        }
+        p.recovering = recovering;
+        if !recovering {
+            p.matched = p.matched.max(matched.min(last));
+        }
+        self.advance_commit();
+    }
+
+    /// Commits the highest entry of this epoch that a majority holds.
+    pub(super) fn advance_commit(&mut self) {
+        let majority = self.cfg.majority();
+        let Duty::Leader(l) = &mut self.duty else {
+            return;
+        };
+        let mut matched: Vec<u64> = l
+            .progress
+            .values()
+            .filter(|p| !p.recovering && p.acked_at.is_some())
+            .map(|p| p.matched)
+            .collect();
+        matched.push(self.log.last().seq);
+        if matched.len() < majority {
+            return;
+        }
+        matched.sort_unstable_by(|a, b| b.cmp(a));
+        let n = matched[majority - 1];
+        // Only an entry of this epoch commits by counting (Raft's rule): an
+        // older entry on a majority may still be overwritten by a later epoch.
+        if n <= self.commit || self.log.tag_at(n) != Some(l.epoch) {
+            return;
+        }
+        let me = self.cfg.id;
+        for entry in self.log.after(self.commit).take((n - self.commit) as usize) {
+            if let Command::Client(r) = &entry.command {
+                if r.origin != me {
+                    l.notify.insert(r.origin);
+                }
+            }
+        }
+        self.commit = n;
+        self.apply_committed();
+    }
+
+    pub(super) fn has_quorum(&self, now: Time) -> bool {
+        let Duty::Leader(l) = &self.duty else {
+            return false;
+        };
+        let heard = l
+            .progress
+            .values()
+            .filter(|p| {
+                !p.recovering && p.acked_at.is_some_and(|t| now.since(t) < self.cfg.timeout)
+            })
+            .count();
+        heard + 1 >= self.cfg.majority() || now.since(l.since) < self.cfg.timeout
+    }
+
+    pub(super) fn leader_tick(&mut self, now: Time) {
+        if !self.has_quorum(now) {
+            warn!(
+                "node {}: heard from no majority for {} ms; stepping down as leader",
+                self.cfg.id,
+                self.cfg.timeout.as_millis()
+            );
+            self.leader_contact = None;
+            self.wait_for_leader(now);
+            return;
+        }
+        self.heartbeat();
+        self.compact_leader(now);
+    }
+
+    fn heartbeat(&mut self) {
+        let Duty::Leader(l) = &self.duty else {
+            return;
+        };
+        let message = Message::Heartbeat {
+            epoch: l.epoch,
+            last: self.log.last(),
+            commit: self.commit,
+            fresh: l.fresh,
+        };
+        self.broadcast(message);
+    }
+
+    /// Tells origins of newly committed requests at once, so that they answer
+    /// their clients without waiting for the next heartbeat.
+    pub(super) fn flush_commit_notices(&mut self) {
+        let Duty::Leader(l) = &mut self.duty else {
+            return;
+        };
+        if l.notify.is_empty() {
+            return;
+        }
+        let origins = std::mem::take(&mut l.notify);
+        let message = Message::Heartbeat {
+            epoch: l.epoch,
+            last: self.log.last(),
+            commit: self.commit,
+            fresh: l.fresh,
+        };
+        for origin in origins {
+            self.send(origin, message.clone());
+        }
+    }
+
+    /// Forgets entries every live member holds; keeps a bounded tail for
+    /// members that are down (they will get a snapshot).
+    fn compact_leader(&mut self, now: Time) {
+        let Duty::Leader(l) = &self.duty else {
+            return;
+        };
+        let live_floor = l
+            .progress
+            .values()
+            .filter(|p| {
+                !p.recovering && p.acked_at.is_some_and(|t| now.since(t) < self.cfg.timeout)
+            })
+            .map(|p| p.matched)
+            .min()
+            .unwrap_or(self.applied);
+        let mut point = live_floor.min(self.applied);
+        if self.log.len() > MAX_LEADER_TAIL {
+            point = self.applied;
+        }
+        if point > self.log.base().seq + 64 || self.log.len() > MAX_LEADER_TAIL {
+            self.log.compact_to(point);
+        }
+    }
+
+    pub(super) fn compact_follower(&mut self) {
+        let base = self.log.base().seq;
+        if self.applied > base + 2 * FOLLOWER_TAIL {
+            self.log.compact_to(self.applied - FOLLOWER_TAIL);
+        }
+    }
+
+    // ----- follower side ------------------------------------------------
+
+    /// Checks a message from a would-be leader of `epoch`; true if this node
+    /// follows it (and has noted the contact).
+    fn accept_leader(&mut self, now: Time, from: NodeId, epoch: Epoch, fresh: bool) -> bool {
+        if epoch.leader != from {
+            self.counters.drop_one("spoofed");
+            return false;
+        }
+        self.highest_number = self.highest_number.max(epoch.number);
+        if epoch < self.promised {
+            let promised = self.promised;
+            self.send(
+                from,
+                Message::Reject {
+                    epoch,
+                    promised,
+                    leader_alive: false,
+                },
+            );
+            return false;
+        }
+        self.leader_contact = Some(now);
+        let following = epoch == self.promised
+            && matches!(&self.duty, Duty::Follower(f) if f.leader == Some(from));
+        if !following && (epoch > self.promised || self.is_recovering()) {
+            if let Memory::Recovering(r) = &self.memory {
+                if !r.may_follow(epoch, self.promised, fresh) {
+                    // Not fenced yet: stay quiet, but do not disturb this leader.
+                    self.wait_for_leader(now);
+                    return false;
+                }
+                self.promise(epoch);
+            } else {
+                // This node missed the Prepare of `epoch`; the leader will ask again.
+                if matches!(self.duty, Duty::Leader(_)) {
+                    info!(
+                        "node {}: found leader {from} of a later epoch {epoch}; stepping down",
+                        self.cfg.id
+                    );
+                    self.wait_for_leader(now);
+                }
+                let promised = self.promised;
+                self.send(
+                    from,
+                    Message::Reject {
+                        epoch,
+                        promised,
+                        leader_alive: false,
+                    },
+                );
+                return false;
+            }
+        }
+        let deadline = now + self.cfg.timeout + self.jitter();
+        let newly = !matches!(&self.duty, Duty::Follower(f) if f.leader == Some(from));
+        self.duty = Duty::Follower(Following {
+            leader: Some(from),
+            deadline,
+        });
+        if newly {
+            info!(
+                "node {}: following leader {from} of epoch {epoch}",
+                self.cfg.id
+            );
+        }
+        true
+    }
+
+    pub(super) fn on_append(
+        &mut self,
+        now: Time,
+        from: NodeId,
+        epoch: Epoch,
+        prev: LogPos,
+        commit: u64,
+        commands: Vec<Command>,
+    ) {
+        if !self.accept_leader(now, from, epoch, false) {
+            return;
+        }
+        if self.log.holds(prev) {
+            let entries = commands.into_iter().map(|command| Entry {
+                tag: epoch,
+                command,
+            });
+            let end = self.store(prev, entries);
+            self.verified = self.verified.max(end);
+        } else {
+            self.start_pull(now, from, epoch);
+        }
+        self.learn_commit(commit);
+        self.ack_due = true;
+    }
+
+    pub(super) fn on_heartbeat(
+        &mut self,
+        now: Time,
+        from: NodeId,
+        epoch: Epoch,
+        last: LogPos,
+        commit: u64,
+        fresh: bool,
+    ) {
+        if !self.accept_leader(now, from, epoch, fresh) {
+            return;
+        }
+        if self.log.holds(last) {
+            self.verified = self.verified.max(last.seq);
+            // Entries past the leader's end from an older epoch are not in its
+            // log: stale. (This epoch's entries there are newer appends that
+            // overtook this heartbeat.)
+            if self.log.tag_at(last.seq + 1).is_some_and(|t| t != epoch) && last.seq >= self.commit
+            {
+                self.log.truncate_after(last.seq);
+            }
+            self.pull = None;
+        } else {
+            self.start_pull(now, from, epoch);
+        }
+        self.learn_commit(commit);
+        if self.is_recovering() && self.verified >= commit && self.log.holds(last) {
+            self.finish_recovery(from);
+        }
+        self.ack_due = true;
+    }
+
+    /// Stores entries that follow `prev` (which this log holds), replacing a
+    /// conflicting uncommitted tail. Returns the seq of the last one.
+    pub(super) fn store(&mut self, prev: LogPos, entries: impl IntoIterator<Item = Entry>) -> u64 {
+        let mut seq = prev.seq;
+        for entry in entries {
+            seq += 1;
+            match self.log.tag_at(seq) {
+                Some(tag) if tag == entry.tag => continue,
+                Some(_) => {
+                    if seq <= self.commit {
+                        // Log matching makes this impossible; refuse rather than
+                        // rewrite history if it ever happens.
+                        error!(
+                            "node {}: refusing to overwrite committed seq {seq}",
+                            self.cfg.id
+                        );
+                        return seq - 1;
+                    }
+                    self.log.truncate_after(seq - 1);
+                }
+                None => {}
+            }
+            self.note_in_log(&entry);
+            self.log.push(entry);
+        }
+        seq
+    }
+
+    fn learn_commit(&mut self, commit: u64) {
+        let commit = commit.min(self.verified).min(self.log.last().seq);
+        if commit > self.commit {
+            self.commit = commit;
+            self.apply_committed();
+        }
+    }
+
+    pub(super) fn flush_ack(&mut self) {
+        if !std::mem::take(&mut self.ack_due) {
+            return;
+        }
+        let Duty::Follower(Following {
+            leader: Some(leader),
+            ..
+        }) = self.duty
+        else {
+            return;
+        };
+        let message = Message::Ack {
+            epoch: self.promised,
+            matched: self.verified,
+            recovering: self.is_recovering(),
+        };
+        self.send(leader, message);
+    }
+}

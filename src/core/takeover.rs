@@ -1,0 +1,323 @@
+//! Taking over: the election winner picks a new epoch, asks every member to
+//! promise it, and starts leading once a majority has. Each promise carries
+//! the promiser's log position; the new leader adopts the most up-to-date log
+//! among them (pulling what it lacks), so every entry a majority ever stored
+//! survives the change of leader.
+//!
+//! Nodes without memory answer `NoState` and count for nothing, except in one
+//! case: when a majority of members has no state at all (a fresh cluster, or a
+//! majority that rebooted), waiting could never end, so the leader starts from
+//! the best state it can find and says so in the log.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use log::{info, warn};
+
+use super::{Duty, Memory, Node, Time};
+use crate::wire::{Epoch, LogPos, Message, NodeId};
+
+pub(super) struct Takeover {
+    pub(super) epoch: Epoch,
+    /// Give up (and wait for someone else) after this.
+    deadline: Time,
+    /// Members with state that promised, with their log positions.
+    promises: BTreeMap<NodeId, LogPos>,
+    /// Members without state that promised.
+    no_state: BTreeSet<NodeId>,
+    /// When a memoryless majority stops waiting for members with state.
+    fresh_after: Option<Time>,
+    /// Adopting a better log: from whom, up to where, and whether fresh.
+    pub(super) fetching: Option<(NodeId, LogPos, bool)>,
+}
+
+impl Node {
+    pub(super) fn start_takeover(&mut self, now: Time) {
+        let number = self.highest_number.max(self.promised.number) + 1;
+        let epoch = Epoch {
+            number,
+            leader: self.cfg.id,
+            boot: self.boot,
+        };
+        self.promise(epoch);
+        let mut takeover = Takeover {
+            epoch,
+            deadline: now + self.cfg.timeout * 2,
+            promises: BTreeMap::new(),
+            no_state: BTreeSet::new(),
+            fresh_after: None,
+            fetching: None,
+        };
+        match self.memory {
+            Memory::Active => {
+                takeover.promises.insert(self.cfg.id, self.log.last());
+            }
+            Memory::Recovering(_) => {
+                takeover.no_state.insert(self.cfg.id);
+            }
+        }
+        info!(
+            "node {}: no higher rank answered; taking over as leader of epoch {epoch}",
+            self.cfg.id
+        );
+        self.duty = Duty::Preparing(takeover);
+        self.broadcast(Message::Prepare { epoch });
+        self.decide(now);
+    }
+
+    /// Re-asks the members that have not answered; gives up at the deadline.
+    pub(super) fn takeover_tick(&mut self, now: Time) {
+        let Duty::Preparing(t) = &self.duty else {
+            return;
+        };
+        if now >= t.deadline {
+            info!(
+                "node {}: takeover of epoch {} got no majority in time; standing back",
+                self.cfg.id, t.epoch
+            );
+            self.pull = None;
+            self.wait_for_leader(now);
+            return;
+        }
+        if t.fetching.is_none() {
+            let epoch = t.epoch;
+            let silent: Vec<NodeId> = self
+                .peers
+                .keys()
+                .filter(|id| !t.promises.contains_key(id) && !t.no_state.contains(id))
+                .copied()
+                .collect();
+            for id in silent {
+                self.send(id, Message::Prepare { epoch });
+            }
+            self.decide(now);
+        }
+    }
+
+    /// A node that promised an epoch has not yet decided whether it keeps its
+    /// promise towards whoever else asks: see `sticky`.
+    pub(super) fn on_prepare(&mut self, now: Time, from: NodeId, epoch: Epoch) {
+        if epoch.leader != from {
+            self.counters.drop_one("spoofed");
+            return;
+        }
+        self.highest_number = self.highest_number.max(epoch.number);
+        if epoch < self.promised {
+            let promised = self.promised;
+            self.send(
+                from,
+                Message::Reject {
+                    epoch,
+                    promised,
+                    leader_alive: false,
+                },
+            );
+            return;
+        }
+        if epoch > self.promised {
+            if self.sticky(now, from) {
+                let promised = self.promised;
+                self.send(
+                    from,
+                    Message::Reject {
+                        epoch,
+                        promised,
+                        leader_alive: true,
+                    },
+                );
+                return;
+            }
+            self.promise(epoch);
+            self.leader_contact = Some(now);
+            let deadline = now + self.cfg.timeout * 2 + self.jitter();
+            self.duty = Duty::Follower(super::Following {
+                leader: None,
+                deadline,
+            });
+        }
+        let answer = match self.memory {
+            Memory::Active => Message::Promise {
+                epoch,
+                last: self.log.last(),
+                commit: self.commit,
+            },
+            Memory::Recovering(_) => Message::NoState { epoch },
+        };
+        self.send(from, answer);
+    }
+
+    /// True while this node still follows (or is) a working leader other than
+    /// `from`: it then refuses to promise, so one node's lost heartbeats do
+    /// not unseat a leader the others still hear.
+    fn sticky(&self, now: Time, from: NodeId) -> bool {
+        match &self.duty {
+            Duty::Follower(f) => f.leader.is_some_and(|l| l != from) && self.hears_leader(now),
+            Duty::Leader(_) => self.has_quorum(now),
+            _ => false,
+        }
+    }
+
+    pub(super) fn on_promise(
+        &mut self,
+        now: Time,
+        from: NodeId,
+        epoch: Epoch,
+        last: LogPos,
+        _commit: u64,
+    ) {
+        if let Duty::Preparing(t) = &mut self.duty {
+            if t.epoch == epoch && t.fetching.is_none() {
+                t.promises.insert(from, last);
+                t.no_state.remove(&from);
+                self.decide(now);
+            }
+        }
+    }
+
+    pub(super) fn on_no_state(&mut self, now: Time, from: NodeId, epoch: Epoch) {
+        if let Duty::Preparing(t) = &mut self.duty {
+            if t.epoch == epoch && t.fetching.is_none() {
+                t.promises.remove(&from);
+                t.no_state.insert(from);
+                self.decide(now);
+            }
+        }
+    }
+
+    pub(super) fn on_reject(
+        &mut self,
+        now: Time,
+        from: NodeId,
+        epoch: Epoch,
+        promised: Epoch,
+        leader_alive: bool,
+    ) {
+        self.highest_number = self.highest_number.max(promised.number);
+        match &self.duty {
+            Duty::Preparing(t) if t.epoch == epoch && (promised > epoch || leader_alive) => {
+                info!(
+                    "node {}: node {from} refused epoch {epoch} ({}); standing back",
+                    self.cfg.id,
+                    if leader_alive {
+                        "it still hears a leader"
+                    } else {
+                        "it promised a later epoch"
+                    }
+                );
+                self.pull = None;
+                self.wait_for_leader(now);
+            }
+            Duty::Leader(l) if l.epoch == epoch => {
+                if promised > epoch {
+                    info!(
+                        "node {}: node {from} follows a later epoch {promised}; stepping down",
+                        self.cfg.id
+                    );
+                    self.wait_for_leader(now);
+                } else if !leader_alive {
+                    // It missed the Prepare (it was cut off or rebooted): ask again.
+                    self.send(from, Message::Prepare { epoch });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Starts the epoch once a majority answered, adopting the best log first.
+    fn decide(&mut self, now: Time) {
+        let majority = self.cfg.majority();
+        let members = self.cfg.members.len();
+        let me = self.cfg.id;
+        let recovering = self.is_recovering();
+        let own = self.log.last();
+        let Duty::Preparing(t) = &mut self.duty else {
+            return;
+        };
+        if t.fetching.is_some() {
+            return;
+        }
+        let fresh = if t.promises.len() >= majority {
+            false
+        } else if t.no_state.len() >= majority {
+            // Wait a little for members with state: the more of them answer,
+            // the less a memoryless majority loses.
+            let after = *t.fresh_after.get_or_insert(now + self.cfg.timeout);
+            let everyone = t.promises.len() + t.no_state.len() == members;
+            if !everyone && now < after {
+                return;
+            }
+            true
+        } else {
+            return;
+        };
+        let best = t
+            .promises
+            .iter()
+            .max_by_key(|(id, pos)| (**pos, **id == me))
+            .map(|(id, pos)| (*id, *pos));
+        match best {
+            Some((id, pos)) if id != me && (pos > own || recovering) => {
+                info!(
+                    "node {me}: adopting the log of node {id} (up to seq {}) before leading",
+                    pos.seq
+                );
+                t.fetching = Some((id, pos, fresh));
+                t.deadline = now + self.cfg.timeout * 2;
+                let epoch = t.epoch;
+                if recovering {
+                    self.forget_everything();
+                }
+                self.start_pull(now, id, epoch);
+            }
+            _ => self.start_epoch(now, fresh),
+        }
+    }
+
+    /// Called as a takeover's pull makes progress or completes.
+    pub(super) fn fetch_progress(&mut self, now: Time) {
+        let last = self.log.last();
+        let Duty::Preparing(t) = &mut self.duty else {
+            return;
+        };
+        let Some((_, target, fresh)) = t.fetching else {
+            return;
+        };
+        t.deadline = now + self.cfg.timeout * 2;
+        if last.seq >= target.seq && self.log.holds(target) {
+            self.pull = None;
+            self.start_epoch(now, fresh);
+        }
+    }
+
+    fn start_epoch(&mut self, now: Time, fresh: bool) {
+        let Duty::Preparing(t) = &self.duty else {
+            return;
+        };
+        let epoch = t.epoch;
+        let with_state = t.promises.len();
+        if self.is_recovering() {
+            info!(
+                "node {}: recovered the board (seq {}) while taking over",
+                self.cfg.id,
+                self.log.last().seq
+            );
+        }
+        self.memory = Memory::Active;
+        if fresh {
+            if self.log.last().seq == 0 && with_state == 0 {
+                info!(
+                    "node {}: no member has any state: starting a new, empty board",
+                    self.cfg.id
+                );
+            } else {
+                warn!(
+                    "node {}: a majority of members lost their memory; starting from the best \
+                     state left (seq {}, from {with_state} member(s) with state). Writes committed \
+                     after that point may be lost.",
+                    self.cfg.id,
+                    self.log.last().seq
+                );
+            }
+        }
+        self.become_leader(now, epoch, fresh);
+    }
+}

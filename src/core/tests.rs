@@ -1,0 +1,1 @@
+//! Unit tests of the core through the simulator: small, scripted stories.

@@ -1,0 +1,335 @@
+//! Catch-up by pulling. A node that lacks entries (a follower after lost
+//! appends, a rebooted node, a new leader adopting a better log) asks a peer
+//! of the same epoch for what follows its log; the peer answers with a window
+//! of `Entries`, or, when it has compacted that far, with the board snapshot
+//! in frame-sized `Chunk`s followed by the log tail. The puller drives it:
+//! it asks again at the end of each window, and on a heartbeat if a window
+//! got lost, so there is no per-peer send state to go stale.
+
+use std::rc::Rc;
+
+use log::{info, warn};
+
+use super::{Duty, Node, Time};
+use crate::board::Board;
+use crate::wire::{self, Entry, Epoch, LogPos, Message, NodeId, SnapshotCursor, PAYLOAD_BUDGET};
+
+/// Datagrams sent per pull: enough to keep a LAN busy, few enough that a lost
+/// one costs little.
+const WINDOW: usize = 8;
+/// Largest snapshot accepted (the board is bounded well below this).
+const MAX_SNAPSHOT: u32 = 512 << 20;
+
+pub(super) struct Pulling {
+    from: NodeId,
+    epoch: Epoch,
+    asked_at: Time,
+    assembly: Option<Assembly>,
+}
+
+/// A snapshot being received.
+struct Assembly {
+    at: LogPos,
+    total: u32,
+    data: Vec<u8>,
+}
+
+/// An encoded snapshot kept while peers download it.
+pub(super) struct SnapshotCache {
+    at: LogPos,
+    bytes: Rc<Vec<u8>>,
+    used_at: Time,
+}
+
+impl Node {
+    pub(super) fn start_pull(&mut self, now: Time, from: NodeId, epoch: Epoch) {
+        if self
+            .pull
+            .as_ref()
+            .is_some_and(|p| p.from == from && p.epoch == epoch)
+        {
+            return;
+        }
+        self.pull = Some(Pulling {
+            from,
+            epoch,
+            asked_at: now,
+            assembly: None,
+        });
+        self.ask(now);
+    }
+
+    fn ask(&mut self, now: Time) {
+        let Some(p) = &mut self.pull else {
+            return;
+        };
+        p.asked_at = now;
+        let snapshot = p.assembly.as_ref().map(|a| SnapshotCursor {
+            at: a.at,
+            offset: a.data.len() as u32,
+        });
+        let (to, epoch) = (p.from, p.epoch);
+        let message = Message::Pull {
+            epoch,
+            last: self.log.last(),
+            commit: self.commit,
+            snapshot,
+        };
+        self.send(to, message);
+    }
+
+    /// Asks again if a window went missing.
+    pub(super) fn retry_pull(&mut self, now: Time) {
+        if self
+            .pull
+            .as_ref()
+            .is_some_and(|p| now.since(p.asked_at) >= self.cfg.heartbeat)
+        {
+            self.ask(now);
+        }
+    }
+
+    pub(super) fn drop_idle_snapshot(&mut self, now: Time) {
+        if self
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| now.since(s.used_at) > self.cfg.timeout * 4)
+        {
+            self.snapshot = None;
+        }
+    }
+
+    /// Serves a pull from a member of the same epoch.
+    pub(super) fn on_pull(
+        &mut self,
+        from: NodeId,
+        epoch: Epoch,
+        last: LogPos,
+        commit: u64,
+        snapshot: Option<SnapshotCursor>,
+    ) {
+        // Only a log frozen by a promise of `epoch` (or its leader's) is served.
+        if epoch != self.promised || self.is_recovering() {
+            return;
+        }
+        if let Some(cursor) = snapshot {
+            self.serve_snapshot(from, epoch, Some(cursor));
+            return;
+        }
+        let start = if self.log.holds(last) {
+            last.seq
+        } else {
+            // Committed entries are the same everywhere: resend from there.
+            commit.min(self.commit).min(self.log.last().seq)
+        };
+        if start < self.log.base().seq {
+            self.serve_snapshot(from, epoch, None);
+            return;
+        }
+        self.serve_entries(from, epoch, start);
+    }
+
+    fn serve_entries(&mut self, to: NodeId, epoch: Epoch, start: u64) {
+        let mut next = start;
+        for sent in 0..WINDOW {
+            let Some(prev) = self.log.pos_at(next) else {
+                return;
+            };
+            let mut entries: Vec<Entry> = Vec::new();
+            let mut size = 0;
+            for entry in self.log.after(next) {
+                let len = wire::encoded_len(entry);
+                if !entries.is_empty() && size + len > PAYLOAD_BUDGET {
+                    break;
+                }
+                size += len;
+                entries.push(entry.clone());
+            }
+            next += entries.len() as u64;
+            let done = entries.is_empty() || next >= self.log.last().seq;
+            let end_of_batch = done || sent + 1 == WINDOW;
+            self.send(
+                to,
+                Message::Entries {
+                    epoch,
+                    prev,
+                    entries,
+                    end_of_batch,
+                },
+            );
+            if done {
+                return;
+            }
+        }
+    }
+
+    fn serve_snapshot(&mut self, to: NodeId, epoch: Epoch, cursor: Option<SnapshotCursor>) {
+        let now = self.now;
+        let reusable = self.snapshot.as_ref().is_some_and(|s| match cursor {
+            Some(c) => c.at == s.at,
+            None => s.at.seq >= self.log.base().seq,
+        });
+        if !reusable {
+            let Some(at) = self.log.pos_at(self.applied) else {
+                return;
+            };
+            self.snapshot = Some(SnapshotCache {
+                at,
+                bytes: Rc::new(self.board.encode()),
+                used_at: now,
+            });
+        }
+        let Some(cache) = &mut self.snapshot else {
+            return;
+        };
+        cache.used_at = now;
+        let (at, bytes) = (cache.at, Rc::clone(&cache.bytes));
+        let mut offset = match cursor {
+            Some(c) if c.at == at => c.offset as usize,
+            _ => 0,
+        };
+        let total = bytes.len();
+        let Ok(total32) = u32::try_from(total) else {
+            warn!("node {}: board too large to snapshot", self.cfg.id);
+            return;
+        };
+        for sent in 0..WINDOW {
+            let end = (offset + PAYLOAD_BUDGET).min(total);
+            let data = bytes.get(offset..end).unwrap_or_default().to_vec();
+            let end_of_batch = end >= total || sent + 1 == WINDOW;
+            self.send(
+                to,
+                Message::Chunk {
+                    epoch,
+                    at,
+                    total: total32,
+                    offset: offset as u32,
+                    data,
+                    end_of_batch,
+                },
+            );
+            offset = end;
+            if end >= total {
+                return;
+            }
+        }
+    }
+
+    fn pulling_from(&self, from: NodeId, epoch: Epoch) -> bool {
+        self.pull
+            .as_ref()
+            .is_some_and(|p| p.from == from && p.epoch == epoch)
+    }
+
+    pub(super) fn on_entries(
+        &mut self,
+        now: Time,
+        from: NodeId,
+        epoch: Epoch,
+        prev: LogPos,
+        entries: Vec<Entry>,
+        end_of_batch: bool,
+    ) {
+        if !self.pulling_from(from, epoch)
+            || self.pull.as_ref().is_some_and(|p| p.assembly.is_some())
+        {
+            return;
+        }
+        let caught_up = entries.is_empty();
+        if self.log.holds(prev) {
+            let end = self.store(prev, entries);
+            if matches!(self.duty, Duty::Follower(_)) {
+                self.verified = self.verified.max(end);
+            }
+            self.ack_due = true;
+        }
+        self.fetch_progress(now);
+        if caught_up {
+            self.pull = None;
+        } else if end_of_batch {
+            self.ask(now);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn on_chunk(
+        &mut self,
+        now: Time,
+        from: NodeId,
+        epoch: Epoch,
+        at: LogPos,
+        total: u32,
+        offset: u32,
+        data: Vec<u8>,
+        end_of_batch: bool,
+    ) {
+        if !self.pulling_from(from, epoch) || total > MAX_SNAPSHOT {
+            return;
+        }
+        let Some(p) = &mut self.pull else {
+            return;
+        };
+        if p.assembly.as_ref().is_none_or(|a| a.at != at) {
+            if offset != 0 || at.seq < self.commit {
+                return;
+            }
+            p.assembly = Some(Assembly {
+                at,
+                total,
+                data: Vec::new(),
+            });
+        }
+        let Some(a) = &mut p.assembly else {
+            return;
+        };
+        if a.total != total || offset as usize != a.data.len() {
+            // Out of order (a loss): the next ask resumes at what we hold.
+            return;
+        }
+        if a.data.len() + data.len() > total as usize {
+            p.assembly = None;
+            return;
+        }
+        a.data.extend_from_slice(&data);
+        if a.data.len() == total as usize {
+            let a = p
+                .assembly
+                .take()
+                .expect("assembly is present: checked above");
+            self.install_snapshot(a.at, &a.data);
+            self.fetch_progress(now);
+            self.ask(now);
+        } else if end_of_batch {
+            self.ask(now);
+        }
+    }
+
+    fn install_snapshot(&mut self, at: LogPos, bytes: &[u8]) {
+        let Some(board) = Board::decode(bytes) else {
+            warn!(
+                "node {}: received a snapshot that does not decode",
+                self.cfg.id
+            );
+            return;
+        };
+        if at.seq < self.commit {
+            return;
+        }
+        info!(
+            "node {}: installed snapshot at seq {} ({} entries, {} bytes)",
+            self.cfg.id,
+            at.seq,
+            board.len(),
+            bytes.len()
+        );
+        self.board = board;
+        self.log.reset(at);
+        self.commit = at.seq;
+        self.applied = at.seq;
+        if matches!(self.duty, Duty::Follower(_)) {
+            self.verified = self.verified.max(at.seq);
+        }
+        self.answer_requests_in_snapshot();
+        self.ack_due = true;
+    }
+}

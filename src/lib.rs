@@ -1,0 +1,19 @@
+//! blackboard: a distributed blackboard. Nodes elect a leader (bully over a
+//! random attribute), the leader orders every add, modify and delete, and every
+//! node applies them in that one order. UDP inside, HTTP outside.
+//!
+//! - [`wire`]: the datagrams and their encoding;
+//! - [`board`]: the replicated state (entries, and which requests it holds);
+//! - [`log`]: the ordered, compacted log;
+//! - [`core`]: the protocol as a sans-IO state machine;
+//! - [`sim`]: a deterministic network of cores for tests and measurements;
+//! - [`http`], [`json`]: the HTTP front end's routes, forms and answers;
+//! - [`node`]: the driver, one mio event loop around a core;
+//! - [`cluster`]: the local launcher; [`cli`]: command-line parsing;
+//! - [`client`]: a minimal HTTP client for the launcher, tests and benchmarks.
+
+pub mod board;
+pub mod core;
+pub mod log;
+pub mod sim;
+pub mod wire;

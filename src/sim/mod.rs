@@ -1,0 +1,520 @@
+//! A deterministic network of protocol cores: virtual time, one seeded RNG for
+//! every choice, and faults on demand (loss, duplication, delay spread and so
+//! reordering, one-way cuts and partitions, crashes and reboots with memory
+//! loss). The real [`crate::core::Node`] runs inside, unchanged.
+//!
+//! While it runs it checks the protocol's promises after every event:
+//! - at most one node leads a given epoch;
+//! - committed entries agree: every node that committed seq `s` holds the
+//!   same entry there (until a majority has lost its memory at once, after
+//!   which the cluster may legitimately restart from less);
+//! - a memoryless node never counts: it leads only through a takeover
+//!   that adopted a majority's state;
+//! - at the end ([`Sim::check_final`]): every acknowledged write is in every
+//!   board, and no request was applied twice.
+
+pub mod script;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::time::Duration;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use crate::board::Outcome;
+use crate::core::{Config, Done, Node, Time, Token};
+use crate::wire::{Command, Entry, Epoch, Kind, NodeId, Op};
+
+/// Network behaviour; all probabilities per datagram.
+#[derive(Clone, Debug)]
+pub struct Faults {
+    pub loss: f64,
+    pub duplicate: f64,
+    /// One-way delay is drawn uniformly from this range (a wide range reorders).
+    pub delay: (Duration, Duration),
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            loss: 0.0,
+            duplicate: 0.0,
+            delay: (Duration::from_micros(100), Duration::from_micros(300)),
+        }
+    }
+}
+
+/// A client write and what became of it.
+#[derive(Clone, Debug)]
+pub struct Write {
+    pub at: NodeId,
+    pub op: Op,
+    pub result: Option<Result<Done, crate::core::Unavailable>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct InFlight {
+    deliver_at: Time,
+    order: u64,
+    from: NodeId,
+    to: NodeId,
+    payload: Vec<u8>,
+}
+
+pub struct Sim {
+    pub now: Time,
+    rng: SmallRng,
+    config: Config,
+    nodes: BTreeMap<NodeId, Option<Node>>,
+    network: BinaryHeap<Reverse<InFlight>>,
+    order: u64,
+    pub faults: Faults,
+    /// Links that drop everything, as (from, to).
+    cut: BTreeSet<(NodeId, NodeId)>,
+    next_token: Token,
+    pub writes: BTreeMap<Token, Write>,
+    /// Delivered datagrams by kind (for message-cost measurements).
+    pub delivered: [u64; Kind::ALL.len()],
+    // -- invariant bookkeeping
+    leaders: BTreeMap<Epoch, NodeId>,
+    committed: BTreeMap<u64, Entry>,
+    checked: BTreeMap<NodeId, u64>,
+    /// Members without memory (crashed, or rebooted and not recovered).
+    amnesiac_peak: usize,
+    pub violations: Vec<String>,
+}
+
+impl Sim {
+    /// A cluster of `n` nodes, all just booted, with default timing.
+    pub fn new(n: u16, seed: u64) -> Sim {
+        let config = Config {
+            id: 0,
+            members: (1..=n).collect(),
+            heartbeat: Duration::from_millis(50),
+            timeout: Duration::from_millis(300),
+            request_timeout: Duration::from_millis(3000),
+            cluster: 0x5151,
+        };
+        Sim::with_config(config, seed)
+    }
+
+    pub fn with_config(config: Config, seed: u64) -> Sim {
+        let mut sim = Sim {
+            now: Time(1_000_000),
+            rng: SmallRng::seed_from_u64(seed),
+            nodes: BTreeMap::new(),
+            network: BinaryHeap::new(),
+            order: 0,
+            faults: Faults::default(),
+            cut: BTreeSet::new(),
+            next_token: 1,
+            writes: BTreeMap::new(),
+            delivered: [0; Kind::ALL.len()],
+            leaders: BTreeMap::new(),
+            committed: BTreeMap::new(),
+            checked: BTreeMap::new(),
+            amnesiac_peak: 0,
+            violations: Vec::new(),
+            config,
+        };
+        for id in sim.config.members.clone() {
+            sim.boot(id);
+        }
+        sim
+    }
+
+    pub fn members(&self) -> Vec<NodeId> {
+        self.config.members.clone()
+    }
+
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(&id).and_then(Option::as_ref)
+    }
+
+    pub fn live(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.values().flatten()
+    }
+
+    fn boot(&mut self, id: NodeId) {
+        let mut config = self.config.clone();
+        config.id = id;
+        let seed = self.rng.gen();
+        self.nodes
+            .insert(id, Some(Node::new(config, seed, self.now)));
+        self.checked.insert(id, 0);
+        self.drain(id);
+    }
+
+    // ----- faults -------------------------------------------------------
+
+    /// Kills a node: it stops, and everything it held is gone.
+    pub fn crash(&mut self, id: NodeId) {
+        self.nodes.insert(id, None);
+    }
+
+    /// Starts a crashed (or running) node again with an empty memory.
+    pub fn restart(&mut self, id: NodeId) {
+        self.boot(id);
+    }
+
+    pub fn is_up(&self, id: NodeId) -> bool {
+        self.node(id).is_some()
+    }
+
+    /// Cuts the link from `a` to `b` (one way).
+    pub fn cut_one_way(&mut self, from: NodeId, to: NodeId) {
+        self.cut.insert((from, to));
+    }
+
+    /// Splits the members into groups that cannot talk to each other.
+    pub fn partition(&mut self, groups: &[&[NodeId]]) {
+        self.cut.clear();
+        for (i, a) in groups.iter().enumerate() {
+            for (j, b) in groups.iter().enumerate() {
+                if i != j {
+                    for &x in a.iter() {
+                        for &y in b.iter() {
+                            self.cut.insert((x, y));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Cuts every link of `id` both ways.
+    pub fn isolate(&mut self, id: NodeId) {
+        for other in self.members() {
+            if other != id {
+                self.cut.insert((id, other));
+                self.cut.insert((other, id));
+            }
+        }
+    }
+
+    pub fn heal(&mut self) {
+        self.cut.clear();
+    }
+
+    // ----- clients ------------------------------------------------------
+
+    pub fn write(&mut self, at: NodeId, op: Op) -> Token {
+        let token = self.next_token;
+        self.next_token += 1;
+        self.writes.insert(
+            token,
+            Write {
+                at,
+                op: op.clone(),
+                result: None,
+            },
+        );
+        if let Some(Some(node)) = self.nodes.get_mut(&at) {
+            node.handle_request(self.now, token, op);
+            self.drain(at);
+        }
+        token
+    }
+
+    pub fn add(&mut self, at: NodeId, text: &str) -> Token {
+        self.write(at, Op::Add { text: text.into() })
+    }
+
+    pub fn result(&self, token: Token) -> Option<&Result<Done, crate::core::Unavailable>> {
+        self.writes.get(&token).and_then(|w| w.result.as_ref())
+    }
+
+    // ----- running ------------------------------------------------------
+
+    /// Processes the next event (a delivery or a timer); false if none.
+    pub fn step(&mut self) -> bool {
+        let next_timer = self
+            .nodes
+            .iter()
+            .filter_map(|(id, n)| n.as_ref().map(|n| (n.poll_timeout(), *id)))
+            .min();
+        let next_datagram = self.network.peek().map(|Reverse(d)| d.deliver_at);
+        match (next_timer, next_datagram) {
+            (Some((t, _)), Some(d)) if d <= t => self.deliver(),
+            (Some((t, id)), _) => {
+                self.now = self.now.max(t);
+                if let Some(Some(node)) = self.nodes.get_mut(&id) {
+                    node.handle_timeout(self.now);
+                }
+                self.drain(id);
+            }
+            (None, Some(_)) => self.deliver(),
+            (None, None) => return false,
+        }
+        true
+    }
+
+    fn deliver(&mut self) {
+        let Some(Reverse(d)) = self.network.pop() else {
+            return;
+        };
+        self.now = self.now.max(d.deliver_at);
+        if self.cut.contains(&(d.from, d.to)) {
+            return;
+        }
+        if let Some(Some(node)) = self.nodes.get_mut(&d.to) {
+            if let Ok(env) = crate::wire::decode(&d.payload) {
+                self.delivered[env.message.kind().index()] += 1;
+            }
+            node.handle_datagram(self.now, d.from, &d.payload);
+            self.drain(d.to);
+        }
+    }
+
+    /// Runs for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        let end = self.now + d;
+        while self.next_event().is_some_and(|t| t <= end) {
+            self.step();
+        }
+        self.now = self.now.max(end);
+    }
+
+    /// Runs until `done` holds (checked after every event), at most `limit`.
+    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&Sim) -> bool) -> bool {
+        let end = self.now + limit;
+        loop {
+            if done(self) {
+                return true;
+            }
+            match self.next_event() {
+                Some(t) if t <= end => {
+                    self.step();
+                }
+                _ => {
+                    self.now = self.now.max(end);
+                    return done(self);
+                }
+            }
+        }
+    }
+
+    fn next_event(&self) -> Option<Time> {
+        let timer = self.live().map(Node::poll_timeout).min();
+        let datagram = self.network.peek().map(|Reverse(d)| d.deliver_at);
+        match (timer, datagram) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Moves a node's outputs into the network and the write records.
+    fn drain(&mut self, id: NodeId) {
+        let Some(Some(node)) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        let mut sends = Vec::new();
+        while let Some(t) = node.poll_transmit() {
+            sends.push(t);
+        }
+        let mut replies = Vec::new();
+        while let Some(r) = node.poll_reply() {
+            replies.push(r);
+        }
+        for t in sends {
+            if self.rng.gen_bool(self.faults.loss) {
+                continue;
+            }
+            let copies = if self.rng.gen_bool(self.faults.duplicate) {
+                2
+            } else {
+                1
+            };
+            for _ in 0..copies {
+                let (lo, hi) = self.faults.delay;
+                let delay = self.rng.gen_range(lo..=hi.max(lo));
+                self.order += 1;
+                self.network.push(Reverse(InFlight {
+                    deliver_at: self.now + delay,
+                    order: self.order,
+                    from: id,
+                    to: t.to,
+                    payload: t.payload.clone(),
+                }));
+            }
+        }
+        for r in replies {
+            if let Some(w) = self.writes.get_mut(&r.token) {
+                if w.result.is_some() {
+                    self.violations
+                        .push(format!("token {} answered twice", r.token));
+                }
+                w.result = Some(r.result);
+            }
+        }
+        self.check_node(id);
+    }
+
+    // ----- invariants ---------------------------------------------------
+
+    /// Members that cannot vouch for anything right now.
+    fn amnesiacs(&self) -> usize {
+        self.nodes
+            .values()
+            .filter(|n| n.as_ref().is_none_or(Node::is_recovering))
+            .count()
+    }
+
+    /// True once a majority was without memory at the same time: from then
+    /// on the cluster may restart from less than everything committed.
+    pub fn majority_ever_lost(&self) -> bool {
+        self.amnesiac_peak >= self.config.majority()
+    }
+
+    fn check_node(&mut self, id: NodeId) {
+        let amnesiacs = self.amnesiacs();
+        if amnesiacs > self.amnesiac_peak {
+            self.amnesiac_peak = amnesiacs;
+            if self.majority_ever_lost() {
+                // History may legitimately restart: check agreement afresh.
+                self.committed.clear();
+                for c in self.checked.values_mut() {
+                    *c = 0;
+                }
+            }
+        }
+        let Some(Some(node)) = self.nodes.get(&id) else {
+            return;
+        };
+        if let Some(epoch) = node.leading() {
+            match self.leaders.insert(epoch, id) {
+                Some(other) if other != id => self.violations.push(format!(
+                    "two leaders of epoch {epoch}: nodes {other} and {id}"
+                )),
+                _ => {}
+            }
+            if node.is_recovering() {
+                self.violations
+                    .push(format!("node {id} leads epoch {epoch} without state"));
+            }
+        }
+        let from = self.checked.get(&id).copied().unwrap_or(0);
+        let mut upto = from;
+        let mut found = Vec::new();
+        for (seq, entry) in node.committed_log() {
+            if seq > from {
+                match self.committed.get(&seq) {
+                    Some(known) if known != entry => found.push(format!(
+                        "node {id} committed {entry:?} at seq {seq}, others {known:?}"
+                    )),
+                    Some(_) => {}
+                    None => {
+                        self.committed.insert(seq, entry.clone());
+                    }
+                }
+            }
+            upto = upto.max(seq);
+        }
+        self.checked.insert(id, upto.max(node.commit().min(upto)));
+        self.violations.extend(found);
+    }
+
+    /// The node that leads the highest epoch among live nodes, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.live()
+            .filter_map(|n| n.leading().map(|e| (e, n.id())))
+            .max()
+            .map(|(_, id)| id)
+    }
+
+    /// True when exactly one live node leads and every live node follows it
+    /// with memory.
+    pub fn settled(&self) -> bool {
+        let Some(leader) = self.leader() else {
+            return false;
+        };
+        self.live()
+            .all(|n| n.leader() == Some(leader) && !n.is_recovering())
+    }
+
+    /// Every live node's board, as (id, text) lists.
+    pub fn boards(&self) -> BTreeMap<NodeId, Vec<(u64, String)>> {
+        self.nodes
+            .iter()
+            .filter_map(|(id, n)| {
+                n.as_ref().map(|n| {
+                    let entries = n
+                        .board()
+                        .entries()
+                        .map(|(i, t)| (i, t.to_owned()))
+                        .collect();
+                    (*id, entries)
+                })
+            })
+            .collect()
+    }
+
+    /// True when every live node applied the same seq and holds the same board.
+    pub fn converged(&self) -> bool {
+        let mut applied = self.live().map(Node::applied);
+        let Some(first) = applied.next() else {
+            return true;
+        };
+        applied.all(|a| a == first) && {
+            let boards = self.boards();
+            let mut it = boards.values();
+            let b0 = it.next();
+            it.all(|b| Some(b) == b0)
+        }
+    }
+
+    /// End-of-run checks; returns every violation found during the run too.
+    pub fn check_final(&mut self) -> Vec<String> {
+        let mut problems = self.violations.clone();
+        if !self.majority_ever_lost() {
+            let boards = self.boards();
+            for (token, w) in &self.writes {
+                let Some(Ok(done)) = &w.result else { continue };
+                if let (Op::Add { text }, Outcome::Added { id }) = (&w.op, &done.outcome) {
+                    let deleted = self.deleted_later(*id);
+                    for (node, board) in &boards {
+                        let present = board
+                            .iter()
+                            .any(|(i, t)| i == id && (t == text || self.modified(*id)));
+                        if !present && !deleted {
+                            problems.push(format!(
+                                "acknowledged add {token} ({text:?}, id {id}) missing on node {node}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        // At most once: a text added by one write never shows up twice.
+        let mut adds: BTreeMap<&str, usize> = BTreeMap::new();
+        for w in self.writes.values() {
+            if let Op::Add { text } = &w.op {
+                *adds.entry(text.as_str()).or_default() += 1;
+            }
+        }
+        for (node, board) in self.boards() {
+            let mut seen = BTreeSet::new();
+            for (_, text) in &board {
+                if adds.get(text.as_str()) == Some(&1) && !seen.insert(text.clone()) {
+                    problems.push(format!("node {node} holds {text:?} twice"));
+                }
+            }
+        }
+        problems
+    }
+
+    fn deleted_later(&self, id: u64) -> bool {
+        self.writes.values().any(|w| {
+            matches!(w.op, Op::Delete { id: d } if d == id) && matches!(w.result, Some(Ok(_)))
+        }) || self.committed.values().any(|e| {
+            matches!(&e.command, Command::Client(r) if matches!(r.op, Op::Delete { id: d } if d == id))
+        })
+    }
+
+    fn modified(&self, id: u64) -> bool {
+        self.committed.values().any(|e| {
+            matches!(&e.command, Command::Client(r) if matches!(r.op, Op::Modify { id: m, .. } if m == id))
+        })
+    }
+}

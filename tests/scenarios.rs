@@ -1,0 +1,71 @@
+//! Runs every story in tests/scenarios/ against the simulator, with several
+//! seeds each (so each story is tried under several timings and schedules).
+
+use std::fs;
+use std::path::Path;
+
+use blackboard::sim::script;
+
+/// Seeds per story; BB_SEEDS overrides for a longer sweep.
+fn seeds() -> u64 {
+    std::env::var("BB_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8)
+}
+
+fn run_story(name: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scenarios")
+        .join(name);
+    let text = fs::read_to_string(&path).expect("story file");
+    for seed in 1..=seeds() {
+        if let Err(why) = script::run(&text, seed) {
+            panic!("{name}: {why}");
+        }
+    }
+}
+
+macro_rules! stories {
+    ($($test:ident => $file:literal,)*) => {
+        $(#[test] fn $test() { run_story($file); })*
+
+        #[test]
+        fn every_story_file_has_a_test() {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+            let mut files: Vec<String> = fs::read_dir(dir).unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|f| f.ends_with(".txt"))
+                .collect();
+            files.sort();
+            let mut listed = vec![$($file.to_string()),*];
+            listed.sort();
+            assert_eq!(files, listed);
+        }
+    };
+}
+
+stories! {
+    cold_start => "cold_start.txt",
+    one_order_everywhere => "one_order_everywhere.txt",
+    leader_crash => "leader_crash.txt",
+    reboot_recovers => "reboot_recovers.txt",
+    lossy_network => "lossy_network.txt",
+    isolated_leader => "isolated_leader.txt",
+    concurrent_edits => "concurrent_edits.txt",
+}
+
+/// Replays one story with one seed: BB_STORY=leader_crash.txt BB_SEED=4.
+#[test]
+fn replay_one() {
+    let (Ok(name), Ok(seed)) = (std::env::var("BB_STORY"), std::env::var("BB_SEED")) else {
+        return;
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/scenarios")
+        .join(&name);
+    let text = fs::read_to_string(&path).expect("story file");
+    if let Err(why) = script::run(&text, seed.parse().expect("BB_SEED is a number")) {
+        panic!("{name}: {why}");
+    }
+}
