@@ -13,7 +13,13 @@
 //! - [`client`]: a minimal HTTP client for the launcher, tests and benchmarks.
 
 pub mod board;
+pub mod cli;
+pub mod client;
+pub mod cluster;
 pub mod core;
+pub mod http;
+pub mod json;
 pub mod log;
+pub mod node;
 pub mod sim;
 pub mod wire;

@@ -13,6 +13,7 @@
 //! - at the end ([`Sim::check_final`]): every acknowledged write is in every
 //!   board, and no request was applied twice.
 
+pub mod costs;
 pub mod script;
 
 use std::cmp::Reverse;

@@ -1,0 +1,601 @@
+//! The HTTP contract: which request means what ([`route`]), how form bodies
+//! are read ([`parse_form`]), and what each outcome answers ([`Answer`]).
+//! Pure functions over bytes and strings; the sockets live in [`crate::node`].
+
+use std::sync::Arc;
+
+use crate::board::{Board, Outcome, MAX_ENTRIES};
+use crate::core::{Counters, Done, Status, Unavailable};
+use crate::json::Json;
+use crate::wire::{Kind, NodeId, Op, MAX_ENTRY_BYTES};
+
+/// Largest request body read; a larger one is refused unread.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// How long a long-poll `GET /board?since=S` waits for a change.
+pub const LONG_POLL: std::time::Duration = std::time::Duration::from_secs(25);
+
+/// What a request asks of the node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Call {
+    Page(Page),
+    Board { since: Option<u64> },
+    Status,
+    Metrics,
+    Write(Op),
+}
+
+/// The files of `www/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Page {
+    Index,
+    Script,
+    Style,
+}
+
+impl Page {
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Page::Index => "index.html",
+            Page::Script => "app.js",
+            Page::Style => "style.css",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Page::Index => "text/html; charset=utf-8",
+            Page::Script => "text/javascript; charset=utf-8",
+            Page::Style => "text/css; charset=utf-8",
+        }
+    }
+
+    /// The page as built into the binary.
+    pub fn embedded(self) -> &'static [u8] {
+        match self {
+            Page::Index => include_bytes!("../www/index.html"),
+            Page::Script => include_bytes!("../www/app.js"),
+            Page::Style => include_bytes!("../www/style.css"),
+        }
+    }
+}
+
+/// A response: status, type, body and the headers the contract needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Arc<[u8]>,
+    pub retry_after: Option<u32>,
+    pub allow: Option<&'static str>,
+}
+
+impl Answer {
+    pub fn json(status: u16, body: String) -> Answer {
+        Answer {
+            status,
+            content_type: "application/json",
+            body: body.into_bytes().into(),
+            retry_after: None,
+            allow: None,
+        }
+    }
+
+    pub fn error(status: u16, message: &str) -> Answer {
+        let mut j = Json::new();
+        j.open().field_str("error", message).close();
+        Answer::json(status, j.finish())
+    }
+
+    pub fn unavailable() -> Answer {
+        Answer {
+            retry_after: Some(1),
+            ..Answer::error(
+                503,
+                "no leader or no majority right now; the write was not confirmed, try again",
+            )
+        }
+    }
+
+    fn method_not_allowed(allow: &'static str) -> Answer {
+        Answer {
+            allow: Some(allow),
+            ..Answer::error(405, &format!("method not allowed here; use {allow}"))
+        }
+    }
+
+    pub fn too_large_body() -> Answer {
+        Answer::error(413, &format!("request body over {MAX_BODY} bytes"))
+    }
+}
+
+/// Maps a request to a call, or to the error it deserves.
+pub fn route(method: &str, url: &str, body: &[u8]) -> Result<Call, Answer> {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let method = if method == "HEAD" { "GET" } else { method };
+    let segments: Vec<&str> = path
+        .trim_start_matches('/')
+        .trim_end_matches('/')
+        .split('/')
+        .collect();
+    match (segments.as_slice(), method) {
+        ([""] | ["index.html"], "GET") => Ok(Call::Page(Page::Index)),
+        (["app.js"], "GET") => Ok(Call::Page(Page::Script)),
+        (["style.css"], "GET") => Ok(Call::Page(Page::Style)),
+        ([""] | ["index.html"] | ["app.js"] | ["style.css"], _) => {
+            Err(Answer::method_not_allowed("GET"))
+        }
+        (["board"], "GET") => Ok(Call::Board {
+            since: since(query)?,
+        }),
+        (["board"] | ["entries"], "POST") => {
+            let form = parse_form(body)?;
+            Ok(Call::Write(Op::Add {
+                text: entry(&form)?,
+            }))
+        }
+        (["board"], _) => Err(Answer::method_not_allowed("GET, POST")),
+        (["entries"], _) => Err(Answer::method_not_allowed("POST")),
+        (["board", id], "POST") => {
+            let id = entry_id(id)?;
+            let form = parse_form(body)?;
+            match field(&form, "delete") {
+                Some("1") => Ok(Call::Write(Op::Delete { id })),
+                Some("0") | None => Ok(Call::Write(Op::Modify {
+                    id,
+                    text: entry(&form)?,
+                })),
+                Some(_) => Err(Answer::error(400, "`delete` must be 0 or 1")),
+            }
+        }
+        (["board", id], "PUT") => {
+            let id = entry_id(id)?;
+            let form = parse_form(body)?;
+            Ok(Call::Write(Op::Modify {
+                id,
+                text: entry(&form)?,
+            }))
+        }
+        (["board", id], "DELETE") => Ok(Call::Write(Op::Delete { id: entry_id(id)? })),
+        (["board", _], _) => Err(Answer::method_not_allowed("POST, PUT, DELETE")),
+        (["status"], "GET") => Ok(Call::Status),
+        (["metrics"], "GET") => Ok(Call::Metrics),
+        (["status"] | ["metrics"], _) => Err(Answer::method_not_allowed("GET")),
+        _ => Err(Answer::error(404, "no such route")),
+    }
+}
+
+fn since(query: &str) -> Result<Option<u64>, Answer> {
+    let pairs = parse_form(query.as_bytes())?;
+    match field(&pairs, "since") {
+        None => Ok(None),
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| Answer::error(400, "`since` must be a sequence number")),
+    }
+}
+
+fn entry_id(word: &str) -> Result<u64, Answer> {
+    match word.parse::<u64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(Answer::error(400, "entry ids are positive whole numbers")),
+    }
+}
+
+fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn entry(form: &[(String, String)]) -> Result<String, Answer> {
+    let text =
+        field(form, "entry").ok_or_else(|| Answer::error(400, "missing form field `entry`"))?;
+    if text.trim().is_empty() {
+        return Err(Answer::error(400, "`entry` is empty"));
+    }
+    if text.len() > MAX_ENTRY_BYTES {
+        return Err(Answer::error(
+            413,
+            &format!(
+                "entry is {} bytes; the limit is {MAX_ENTRY_BYTES}",
+                text.len()
+            ),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// Parses `application/x-www-form-urlencoded` (also a URL's query string).
+pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, Answer> {
+    let bad = |why: &str| Answer::error(400, why);
+    let mut pairs = Vec::new();
+    for part in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let (key, value) = match part.iter().position(|&b| b == b'=') {
+            Some(i) => (&part[..i], &part[i + 1..]),
+            None => (part, &[][..]),
+        };
+        let key = percent_decode(key).ok_or_else(|| bad("malformed form encoding"))?;
+        let value = percent_decode(value).ok_or_else(|| bad("malformed form encoding"))?;
+        let key = String::from_utf8(key).map_err(|_| bad("form field name is not UTF-8"))?;
+        let value = String::from_utf8(value).map_err(|_| bad("form value is not UTF-8"))?;
+        pairs.push((key, value));
+    }
+    Ok(pairs)
+}
+
+fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = input.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    Some(out)
+}
+
+/// The answer to a write, once the node knows what became of it.
+pub fn write_answer(result: &Result<Done, Unavailable>) -> Answer {
+    let done = match result {
+        Ok(done) => done,
+        Err(Unavailable) => return Answer::unavailable(),
+    };
+    let ok = |status: u16, id: Option<u64>| {
+        let mut j = Json::new();
+        j.open();
+        match id {
+            Some(id) => j.field_num("id", id),
+            None => j.key("id").null(),
+        };
+        j.field_num("seq", done.seq).close();
+        Answer::json(status, j.finish())
+    };
+    match done.outcome {
+        Outcome::Added { id } => ok(201, Some(id)),
+        Outcome::Modified { id } | Outcome::Deleted { id } => ok(200, Some(id)),
+        Outcome::Duplicate => ok(200, None),
+        Outcome::NotFound { id } => Answer::error(404, &format!("no entry with id {id}")),
+        Outcome::Full => Answer::error(
+            507,
+            &format!("the board is full ({MAX_ENTRIES} entries); delete some first"),
+        ),
+    }
+}
+
+/// `{"node":1,"seq":42,"entries":[{"id":7,"text":"hi"},...]}`
+pub fn board_json(node: NodeId, seq: u64, board: &Board) -> String {
+    let mut j = Json::new();
+    j.open()
+        .field_num("node", node)
+        .field_num("seq", seq)
+        .key("entries")
+        .open_array();
+    for (id, text) in board.entries() {
+        j.open().field_num("id", id).field_str("text", text).close();
+    }
+    j.close_array().close();
+    j.finish()
+}
+
+/// What the driver adds to the core's view of the node.
+pub struct Surroundings<'a> {
+    /// UDP address of each member, by id.
+    pub addrs: &'a [(NodeId, String)],
+    pub http: &'a str,
+    pub version: &'static str,
+    /// Counters kept outside the core (HTTP side, strangers).
+    pub extra: &'a [(&'static str, u64)],
+}
+
+pub fn status_json(status: &Status, counters: &Counters, around: &Surroundings) -> String {
+    let mut j = Json::new();
+    j.open()
+        .field_num("id", status.id)
+        .field_num("attribute", status.attribute)
+        .field_str("role", status.role.name());
+    match status.leader {
+        Some(l) => j.field_num("leader", l),
+        None => j.key("leader").null(),
+    };
+    j.field_num("epoch", status.epoch.number)
+        .field_num("epoch_leader", status.epoch.leader)
+        .field_num("commit", status.commit)
+        .field_num("seq", status.applied)
+        .field_str("http", around.http)
+        .field_str("version", around.version)
+        .key("peers")
+        .open_array();
+    for p in &status.peers {
+        let addr = around
+            .addrs
+            .iter()
+            .find(|(id, _)| *id == p.id)
+            .map_or("", |(_, a)| a.as_str());
+        j.open()
+            .field_num("id", p.id)
+            .field_str("addr", addr)
+            .key("alive")
+            .bool(p.alive);
+        match p.last_heard {
+            Some(d) => j.field_num(
+                "last_heard_ms",
+                u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+            ),
+            None => j.key("last_heard_ms").null(),
+        };
+        j.field_str("role", p.role);
+        match p.attribute {
+            Some(a) => j.field_num("attribute", a),
+            None => j.key("attribute").null(),
+        };
+        j.key("self").bool(p.is_self).close();
+    }
+    j.close_array().key("counters").open();
+    for (name, traffic) in [("sent", &counters.sent), ("received", &counters.received)] {
+        j.key(name).open();
+        for kind in Kind::ALL {
+            let t = traffic[kind.index()];
+            j.key(kind.name())
+                .open()
+                .field_num("datagrams", t.datagrams)
+                .field_num("bytes", t.bytes)
+                .close();
+        }
+        j.close();
+    }
+    j.key("dropped").open();
+    for (reason, n) in &counters.dropped {
+        j.field_num(reason, *n);
+    }
+    j.close().field_num("elections", counters.elections);
+    for (name, n) in around.extra {
+        j.field_num(name, *n);
+    }
+    j.close().close();
+    j.finish()
+}
+
+/// The counters in Prometheus text format.
+pub fn metrics_text(status: &Status, counters: &Counters, around: &Surroundings) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let node = status.id;
+    for (direction, traffic) in [("sent", &counters.sent), ("received", &counters.received)] {
+        for (unit, pick) in [("datagrams", 0), ("bytes", 1)] {
+            let name = format!("blackboard_{unit}_{direction}_total");
+            let _ = writeln!(
+                out,
+                "# HELP {name} UDP {unit} {direction}, by message kind."
+            );
+            let _ = writeln!(out, "# TYPE {name} counter");
+            for kind in Kind::ALL {
+                let t = traffic[kind.index()];
+                let v = if pick == 0 { t.datagrams } else { t.bytes };
+                let _ = writeln!(
+                    out,
+                    "{name}{{node=\"{node}\",kind=\"{}\"}} {v}",
+                    kind.name()
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP blackboard_datagrams_dropped_total Datagrams refused, by reason."
+    );
+    let _ = writeln!(out, "# TYPE blackboard_datagrams_dropped_total counter");
+    for (reason, n) in &counters.dropped {
+        let _ = writeln!(
+            out,
+            "blackboard_datagrams_dropped_total{{node=\"{node}\",reason=\"{reason}\"}} {n}"
+        );
+    }
+    let gauges: [(&str, &str, u64); 6] = [
+        ("blackboard_elections_total", "counter", counters.elections),
+        ("blackboard_epoch", "gauge", status.epoch.number),
+        ("blackboard_commit_index", "gauge", status.commit),
+        ("blackboard_applied_seq", "gauge", status.applied),
+        (
+            "blackboard_is_leader",
+            "gauge",
+            u64::from(status.leader == Some(status.id)),
+        ),
+        ("blackboard_attribute", "gauge", u64::from(status.attribute)),
+    ];
+    for (name, kind, v) in gauges {
+        let _ = writeln!(out, "# TYPE {name} {kind}\n{name}{{node=\"{node}\"}} {v}");
+    }
+    for (name, v) in around.extra {
+        let _ = writeln!(
+            out,
+            "# TYPE blackboard_{name} counter\nblackboard_{name}{{node=\"{node}\"}} {v}"
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn add(text: &str) -> Call {
+        Call::Write(Op::Add { text: text.into() })
+    }
+
+    fn status_of(r: Result<Call, Answer>) -> u16 {
+        r.err().map_or(0, |a| a.status)
+    }
+
+    #[test]
+    fn lab_routes_map_to_writes() {
+        assert_eq!(route("POST", "/board", b"entry=hi"), Ok(add("hi")));
+        assert_eq!(
+            route("POST", "/entries", b"entry=hi+there%21"),
+            Ok(add("hi there!"))
+        );
+        assert_eq!(
+            route("POST", "/board/7/", b"delete=1"),
+            Ok(Call::Write(Op::Delete { id: 7 }))
+        );
+        assert_eq!(
+            route("POST", "/board/7", b"delete=0&entry=new"),
+            Ok(Call::Write(Op::Modify {
+                id: 7,
+                text: "new".into()
+            }))
+        );
+        assert_eq!(
+            route("PUT", "/board/7", b"entry=x"),
+            Ok(Call::Write(Op::Modify {
+                id: 7,
+                text: "x".into()
+            }))
+        );
+        assert_eq!(
+            route("DELETE", "/board/7/", b""),
+            Ok(Call::Write(Op::Delete { id: 7 }))
+        );
+    }
+
+    #[test]
+    fn reads_and_pages() {
+        assert_eq!(route("GET", "/", b""), Ok(Call::Page(Page::Index)));
+        assert_eq!(route("HEAD", "/app.js", b""), Ok(Call::Page(Page::Script)));
+        assert_eq!(route("GET", "/board", b""), Ok(Call::Board { since: None }));
+        assert_eq!(
+            route("GET", "/board?since=42", b""),
+            Ok(Call::Board { since: Some(42) })
+        );
+        assert_eq!(route("GET", "/status", b""), Ok(Call::Status));
+        assert_eq!(route("GET", "/metrics", b""), Ok(Call::Metrics));
+    }
+
+    #[test]
+    fn bad_requests_get_the_contract_status() {
+        assert_eq!(
+            status_of(route("POST", "/board", b"")),
+            400,
+            "missing entry"
+        );
+        assert_eq!(
+            status_of(route("POST", "/board", b"entry=")),
+            400,
+            "empty entry"
+        );
+        assert_eq!(
+            status_of(route("POST", "/board", b"entry=%20+")),
+            400,
+            "blank entry"
+        );
+        assert_eq!(
+            status_of(route("POST", "/board", b"entry=%ff")),
+            400,
+            "bad UTF-8"
+        );
+        assert_eq!(
+            status_of(route("POST", "/board", b"entry=%zz")),
+            400,
+            "bad escape"
+        );
+        assert_eq!(
+            status_of(route("POST", "/board", b"entry=%4")),
+            400,
+            "short escape"
+        );
+        assert_eq!(
+            status_of(route("POST", "/board/abc", b"delete=1")),
+            400,
+            "bad id"
+        );
+        assert_eq!(
+            status_of(route("POST", "/board/0", b"delete=1")),
+            400,
+            "id 0"
+        );
+        assert_eq!(
+            status_of(route("POST", "/board/-3", b"delete=1")),
+            400,
+            "negative id"
+        );
+        assert_eq!(
+            status_of(route("POST", "/board/1", b"delete=2")),
+            400,
+            "bad delete"
+        );
+        assert_eq!(
+            status_of(route("GET", "/board?since=x", b"")),
+            400,
+            "bad since"
+        );
+        assert_eq!(status_of(route("GET", "/nothing", b"")), 404);
+        assert_eq!(status_of(route("GET", "/../etc/passwd", b"")), 404);
+        assert_eq!(status_of(route("GET", "/www/../Cargo.toml", b"")), 404);
+        assert_eq!(status_of(route("PATCH", "/board", b"")), 405);
+        assert_eq!(status_of(route("GET", "/board/3", b"")), 405);
+        assert_eq!(status_of(route("POST", "/status", b"")), 405);
+        let long = format!("entry={}", "x".repeat(MAX_ENTRY_BYTES + 1));
+        assert_eq!(status_of(route("POST", "/board", long.as_bytes())), 413);
+        let exact = format!("entry={}", "é".repeat(MAX_ENTRY_BYTES / 2));
+        assert!(
+            route("POST", "/board", exact.as_bytes()).is_ok(),
+            "limit counts bytes"
+        );
+    }
+
+    #[test]
+    fn method_errors_name_the_allowed_methods() {
+        let answer = route("DELETE", "/board", b"").unwrap_err();
+        assert_eq!(answer.allow, Some("GET, POST"));
+    }
+
+    #[test]
+    fn forms_tolerate_odd_but_valid_shapes() {
+        let form = parse_form(b"a=1&&b&entry=x%3Dy&entry=second").unwrap();
+        assert_eq!(form[0], ("a".into(), "1".into()));
+        assert_eq!(form[1], ("b".into(), "".into()));
+        assert_eq!(field(&form, "entry"), Some("x=y"), "the first value counts");
+    }
+
+    #[test]
+    fn write_outcomes_map_to_statuses() {
+        let done = |outcome| Ok(Done { outcome, seq: 9 });
+        let a = write_answer(&done(Outcome::Added { id: 4 }));
+        assert_eq!((a.status, &*a.body), (201, &br#"{"id":4,"seq":9}"#[..]));
+        assert_eq!(write_answer(&done(Outcome::Deleted { id: 4 })).status, 200);
+        assert_eq!(write_answer(&done(Outcome::NotFound { id: 4 })).status, 404);
+        assert_eq!(write_answer(&done(Outcome::Full)).status, 507);
+        let unavailable = write_answer(&Err(Unavailable));
+        assert_eq!(
+            (unavailable.status, unavailable.retry_after),
+            (503, Some(1))
+        );
+    }
+
+    #[test]
+    fn board_json_is_in_total_order() {
+        let mut board = Board::new();
+        for (n, t) in ["one", "two \"quoted\""].iter().enumerate() {
+            board.apply(&crate::wire::Request {
+                origin: 1,
+                boot: 1,
+                number: n as u64,
+                finished_below: 0,
+                op: Op::Add { text: (*t).into() },
+            });
+        }
+        assert_eq!(
+            board_json(2, 5, &board),
+            r#"{"node":2,"seq":5,"entries":[{"id":1,"text":"one"},{"id":2,"text":"two \"quoted\""}]}"#
+        );
+    }
+}

@@ -1,0 +1,531 @@
+//! The driver: one thread runs a mio loop around the protocol core, carrying
+//! out what it asks (datagrams, answers, wake-ups). HTTP arrives from
+//! tiny_http on other threads, one per request, and reaches the loop over a
+//! channel and a `mio::Waker`; the loop never touches a socket of tiny_http.
+//!
+//! tiny_http hazards kept off the loop and away from the process:
+//! - `respond()` blocks until the client sent its whole declared body: each
+//!   request has its own thread, so a slow client stalls only itself;
+//! - dropping a request whose declared body was not read allocates all of it:
+//!   bodies over [`MAX_BODY`] are refused through `upgrade` and the request is
+//!   leaked, never dropped (counted in `/metrics`);
+//! - an accept error ends tiny_http's accept thread: the server is rebuilt.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{ErrorKind, Read};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use log::{debug, error, info, warn};
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token as MioToken, Waker};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook_mio::v1_0::Signals;
+
+use crate::core::{Config, Node, Time, Token};
+use crate::http::{self, Answer, Call, Page, Surroundings, MAX_BODY};
+use crate::wire::{NodeId, MAX_DATAGRAM};
+
+const UDP: MioToken = MioToken(0);
+const WAKE: MioToken = MioToken(1);
+const SIGNALS: MioToken = MioToken(2);
+
+/// Long-polls held at once; beyond this, `since` answers at once.
+const MAX_WAITERS: usize = 4096;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub id: NodeId,
+    /// Every member's UDP address, this node's included.
+    pub peers: Vec<(NodeId, SocketAddr)>,
+    pub http: SocketAddr,
+    pub heartbeat: Duration,
+    pub timeout: Duration,
+    pub request_timeout: Duration,
+    /// Serve the page from this folder instead of the embedded copy.
+    pub www: Option<PathBuf>,
+}
+
+/// A request handed from an HTTP thread to the loop.
+struct Job {
+    call: Call,
+    reply: SyncSender<Answer>,
+}
+
+/// Counters of the HTTP side, shared with its threads.
+#[derive(Default)]
+struct HttpStats {
+    requests: AtomicU64,
+    oversized_leaked: AtomicU64,
+    accept_restarts: AtomicU64,
+}
+
+/// Identifies the membership: nodes started with different peer lists
+/// refuse each other's datagrams.
+pub fn cluster_id(peers: &[(NodeId, SocketAddr)]) -> u32 {
+    let mut sorted: Vec<String> = peers.iter().map(|(id, a)| format!("{id}={a}")).collect();
+    sorted.sort();
+    // FNV-1a: stable across builds and platforms, unlike std's hasher.
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in sorted.join(",").bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash
+}
+
+/// Runs a node until SIGINT or SIGTERM. Errors name what failed (exit 1).
+pub fn run(opts: Options) -> Result<(), String> {
+    let own = opts
+        .peers
+        .iter()
+        .find(|(id, _)| *id == opts.id)
+        .map(|(_, a)| *a)
+        .ok_or_else(|| format!("node {} is not in the peer list", opts.id))?;
+    let mut udp = UdpSocket::bind(own).map_err(|e| format!("cannot bind UDP {own}: {e}"))?;
+    let server = tiny_http::Server::http(opts.http)
+        .map_err(|e| format!("cannot listen for HTTP on {}: {e}", opts.http))?;
+
+    let mut poll = Poll::new().map_err(|e| format!("cannot create the event loop: {e}"))?;
+    poll.registry()
+        .register(&mut udp, UDP, Interest::READABLE)
+        .map_err(|e| format!("cannot watch the UDP socket: {e}"))?;
+    let waker = Arc::new(Waker::new(poll.registry(), WAKE).map_err(|e| e.to_string())?);
+    let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(|e| e.to_string())?;
+    poll.registry()
+        .register(&mut signals, SIGNALS, Interest::READABLE)
+        .map_err(|e| e.to_string())?;
+
+    let (jobs_tx, jobs) = mpsc::channel();
+    let stats = Arc::new(HttpStats::default());
+    start_http(
+        server,
+        opts.clone(),
+        jobs_tx,
+        Arc::clone(&waker),
+        Arc::clone(&stats),
+    );
+
+    let config = Config {
+        id: opts.id,
+        members: opts.peers.iter().map(|(id, _)| *id).collect(),
+        heartbeat: opts.heartbeat,
+        timeout: opts.timeout,
+        request_timeout: opts.request_timeout,
+        cluster: cluster_id(&opts.peers),
+    };
+    let clock = Instant::now();
+    let core = Node::new(config, rand::random(), Time(0));
+    info!(
+        "node {}: UDP {own}, HTTP http://{}/ , {} members, heartbeat {} ms, timeout {} ms",
+        opts.id,
+        opts.http,
+        opts.peers.len(),
+        opts.heartbeat.as_millis(),
+        opts.timeout.as_millis()
+    );
+    let mut driver = Driver {
+        addrs: opts.peers.iter().map(|(id, a)| (*id, *a)).collect(),
+        ids: opts.peers.iter().map(|(id, a)| (*a, *id)).collect(),
+        http: opts.http.to_string(),
+        core,
+        clock,
+        udp,
+        jobs,
+        writes: HashMap::new(),
+        next_token: 1,
+        waiters: Vec::new(),
+        board_cache: None,
+        strangers: 0,
+        send_errors: 0,
+        stats,
+    };
+    driver.run(&mut poll, &mut signals)
+}
+
+struct Driver {
+    addrs: BTreeMap<NodeId, SocketAddr>,
+    ids: HashMap<SocketAddr, NodeId>,
+    http: String,
+    core: Node,
+    clock: Instant,
+    udp: UdpSocket,
+    jobs: Receiver<Job>,
+    writes: HashMap<Token, SyncSender<Answer>>,
+    next_token: Token,
+    /// Long-polls: answer when the board passes `since`, or at the deadline.
+    waiters: Vec<(u64, Instant, SyncSender<Answer>)>,
+    board_cache: Option<(u64, Answer)>,
+    strangers: u64,
+    send_errors: u64,
+    stats: Arc<HttpStats>,
+}
+
+impl Driver {
+    fn now(&self) -> Time {
+        Time(u64::try_from(self.clock.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    fn run(&mut self, poll: &mut Poll, signals: &mut Signals) -> Result<(), String> {
+        let mut events = Events::with_capacity(256);
+        let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+        loop {
+            let now = self.now();
+            let wake = self.core.poll_timeout();
+            let mut wait = Duration::from_micros(wake.0.saturating_sub(now.0));
+            if !self.waiters.is_empty() {
+                wait = wait.min(Duration::from_secs(1));
+            }
+            if let Err(e) = poll.poll(&mut events, Some(wait)) {
+                if e.kind() != ErrorKind::Interrupted {
+                    return Err(format!("event loop failed: {e}"));
+                }
+            }
+            for event in events.iter() {
+                match event.token() {
+                    UDP => self.receive(&mut buf),
+                    WAKE => self.take_jobs(),
+                    SIGNALS => {
+                        if signals.pending().next().is_some() {
+                            info!("node {}: stopping on signal", self.core.id());
+                            return Ok(());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let now = self.now();
+            if now >= self.core.poll_timeout() {
+                self.core.handle_timeout(now);
+            }
+            self.carry_out();
+        }
+    }
+
+    fn receive(&mut self, buf: &mut [u8]) {
+        loop {
+            match self.udp.recv_from(buf) {
+                Ok((len, from)) => {
+                    let Some(&id) = self.ids.get(&from) else {
+                        self.strangers += 1;
+                        debug!(
+                            "node {}: dropped datagram from stranger {from}",
+                            self.core.id()
+                        );
+                        continue;
+                    };
+                    let now = self.now();
+                    self.core.handle_datagram(now, id, &buf[..len]);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                // ICMP errors for earlier sends surface here: not ours to act on.
+                Err(e) => debug!("node {}: UDP receive: {e}", self.core.id()),
+            }
+        }
+    }
+
+    fn take_jobs(&mut self) {
+        while let Ok(job) = self.jobs.try_recv() {
+            match job.call {
+                Call::Write(op) => {
+                    let token = self.next_token;
+                    self.next_token += 1;
+                    self.writes.insert(token, job.reply);
+                    let now = self.now();
+                    self.core.handle_request(now, token, op);
+                }
+                Call::Board { since: Some(since) }
+                    if self.core.applied() <= since && self.waiters.len() < MAX_WAITERS =>
+                {
+                    let deadline = Instant::now() + http::LONG_POLL;
+                    self.waiters.push((since, deadline, job.reply));
+                }
+                Call::Board { .. } => {
+                    let _ = job.reply.try_send(self.board());
+                }
+                Call::Status | Call::Metrics => {
+                    let _ = job.reply.try_send(self.report(job.call == Call::Status));
+                }
+                // Pages are answered on the HTTP thread.
+                Call::Page(_) => {}
+            }
+        }
+    }
+
+    /// Sends what the core produced, answers what it finished.
+    fn carry_out(&mut self) {
+        while let Some(t) = self.core.poll_transmit() {
+            let Some(addr) = self.addrs.get(&t.to) else {
+                continue;
+            };
+            if let Err(e) = self.udp.send_to(&t.payload, *addr) {
+                // A full socket buffer or an unreachable peer: the protocol
+                // retransmits what matters.
+                self.send_errors += 1;
+                debug!("node {}: UDP send to {addr}: {e}", self.core.id());
+            }
+        }
+        while let Some(reply) = self.core.poll_reply() {
+            if let Some(tx) = self.writes.remove(&reply.token) {
+                let _ = tx.try_send(http::write_answer(&reply.result));
+            }
+        }
+        self.answer_waiters();
+    }
+
+    fn answer_waiters(&mut self) {
+        if self.waiters.is_empty() {
+            return;
+        }
+        let applied = self.core.applied();
+        let now = Instant::now();
+        let due = |(since, deadline, _): &(u64, Instant, SyncSender<Answer>)| {
+            applied > *since || now >= *deadline
+        };
+        if !self.waiters.iter().any(due) {
+            return;
+        }
+        let board = self.board();
+        self.waiters.retain(|w| {
+            if due(w) {
+                let _ = w.2.try_send(board.clone());
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    fn board(&mut self) -> Answer {
+        let applied = self.core.applied();
+        match &self.board_cache {
+            Some((seq, answer)) if *seq == applied => answer.clone(),
+            _ => {
+                let body = http::board_json(self.core.id(), applied, self.core.board());
+                let answer = Answer::json(200, body);
+                self.board_cache = Some((applied, answer.clone()));
+                answer
+            }
+        }
+    }
+
+    fn report(&self, as_status: bool) -> Answer {
+        let status = self.core.status();
+        let addrs: Vec<(NodeId, String)> = self
+            .addrs
+            .iter()
+            .map(|(id, a)| (*id, a.to_string()))
+            .collect();
+        let extra = [
+            ("stranger_datagrams", self.strangers),
+            ("udp_send_errors", self.send_errors),
+            ("http_requests", self.stats.requests.load(Ordering::Relaxed)),
+            (
+                "http_oversized_leaked",
+                self.stats.oversized_leaked.load(Ordering::Relaxed),
+            ),
+            (
+                "http_accept_restarts",
+                self.stats.accept_restarts.load(Ordering::Relaxed),
+            ),
+        ];
+        let around = Surroundings {
+            addrs: &addrs,
+            http: &self.http,
+            version: env!("CARGO_PKG_VERSION"),
+            extra: &extra,
+        };
+        if as_status {
+            Answer::json(
+                200,
+                http::status_json(&status, self.core.counters(), &around),
+            )
+        } else {
+            Answer {
+                content_type: "text/plain; version=0.0.4",
+                ..Answer::json(
+                    200,
+                    http::metrics_text(&status, self.core.counters(), &around),
+                )
+            }
+        }
+    }
+}
+
+// ----- the HTTP side ------------------------------------------------------
+
+fn start_http(
+    server: tiny_http::Server,
+    opts: Options,
+    jobs: Sender<Job>,
+    waker: Arc<Waker>,
+    stats: Arc<HttpStats>,
+) {
+    let spawned = thread::Builder::new()
+        .name("http-accept".into())
+        .spawn(move || accept_loop(server, opts, jobs, waker, stats));
+    if let Err(e) = spawned {
+        error!("cannot start the HTTP thread: {e}");
+    }
+}
+
+fn accept_loop(
+    mut server: tiny_http::Server,
+    opts: Options,
+    jobs: Sender<Job>,
+    waker: Arc<Waker>,
+    stats: Arc<HttpStats>,
+) {
+    let opts = Arc::new(opts);
+    loop {
+        match server.recv() {
+            Ok(request) => {
+                stats.requests.fetch_add(1, Ordering::Relaxed);
+                let (jobs, waker, stats, opts) = (
+                    jobs.clone(),
+                    Arc::clone(&waker),
+                    Arc::clone(&stats),
+                    Arc::clone(&opts),
+                );
+                let spawned = thread::Builder::new()
+                    .name("http".into())
+                    .stack_size(256 * 1024)
+                    .spawn(move || serve(request, &opts, &jobs, &waker, &stats));
+                if let Err(e) = spawned {
+                    warn!("cannot start a thread for an HTTP request: {e}");
+                }
+            }
+            Err(e) => {
+                // tiny_http's accept thread has ended (e.g. out of file
+                // descriptors): build a new server on the same address.
+                warn!("HTTP accept failed ({e}); restarting the HTTP server");
+                stats.accept_restarts.fetch_add(1, Ordering::Relaxed);
+                server = rebind(opts.http);
+            }
+        }
+    }
+}
+
+fn rebind(addr: SocketAddr) -> tiny_http::Server {
+    let mut pause = Duration::from_millis(50);
+    loop {
+        thread::sleep(pause);
+        match tiny_http::Server::http(addr) {
+            Ok(server) => return server,
+            Err(e) => {
+                warn!("cannot listen for HTTP on {addr} again yet: {e}");
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+fn serve(
+    mut request: tiny_http::Request,
+    opts: &Options,
+    jobs: &Sender<Job>,
+    waker: &Waker,
+    stats: &HttpStats,
+) {
+    if request.body_length().is_some_and(|n| n > MAX_BODY) {
+        refuse_unread(request, stats);
+        return;
+    }
+    let mut body = Vec::new();
+    let read = request
+        .as_reader()
+        .take(MAX_BODY as u64 + 1)
+        .read_to_end(&mut body);
+    let answer = if read.is_err() {
+        Answer::error(400, "could not read the request body")
+    } else if body.len() > MAX_BODY {
+        Answer::too_large_body()
+    } else {
+        let method = request.method().as_str().to_owned();
+        match http::route(&method, request.url(), &body) {
+            Err(answer) => answer,
+            Ok(Call::Page(page)) => page_answer(page, opts),
+            Ok(call) => ask(call, opts, jobs, waker),
+        }
+    };
+    respond(request, answer);
+}
+
+/// Hands a call to the event loop and waits for its answer.
+fn ask(call: Call, opts: &Options, jobs: &Sender<Job>, waker: &Waker) -> Answer {
+    let patience = match call {
+        Call::Write(_) => opts.request_timeout + Duration::from_secs(2),
+        Call::Board { since: Some(_) } => http::LONG_POLL + Duration::from_secs(5),
+        _ => Duration::from_secs(5),
+    };
+    let (reply, answer) = mpsc::sync_channel(1);
+    if jobs.send(Job { call, reply }).is_err() || waker.wake().is_err() {
+        return Answer::unavailable();
+    }
+    answer
+        .recv_timeout(patience)
+        .unwrap_or_else(|_| Answer::unavailable())
+}
+
+fn page_answer(page: Page, opts: &Options) -> Answer {
+    let body: Arc<[u8]> = match &opts.www {
+        Some(dir) => match std::fs::read(dir.join(page.file_name())) {
+            Ok(bytes) => bytes.into(),
+            Err(e) => return Answer::error(404, &format!("cannot read {}: {e}", page.file_name())),
+        },
+        None => page.embedded().into(),
+    };
+    Answer {
+        content_type: page.content_type(),
+        body,
+        ..Answer::json(200, String::new())
+    }
+}
+
+fn response(answer: Answer) -> tiny_http::Response<std::io::Cursor<Arc<[u8]>>> {
+    let len = answer.body.len();
+    let mut headers = vec![header("Content-Type", answer.content_type)];
+    headers.push(header("Cache-Control", "no-store"));
+    if let Some(seconds) = answer.retry_after {
+        headers.push(header("Retry-After", &seconds.to_string()));
+    }
+    if let Some(allow) = answer.allow {
+        headers.push(header("Allow", allow));
+    }
+    tiny_http::Response::new(
+        tiny_http::StatusCode(answer.status),
+        headers.into_iter().flatten().collect(),
+        std::io::Cursor::new(answer.body),
+        Some(len),
+        None,
+    )
+}
+
+fn header(name: &str, value: &str) -> Option<tiny_http::Header> {
+    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
+}
+
+fn respond(request: tiny_http::Request, answer: Answer) {
+    if let Err(e) = request.respond(response(answer)) {
+        debug!("HTTP response not delivered: {e}");
+    }
+}
+
+/// Answers 413 to a request whose declared body is over the limit without
+/// reading or dropping the body: tiny_http would allocate all of it on drop.
+/// The connection is leaked instead (and counted).
+fn refuse_unread(request: tiny_http::Request, stats: &HttpStats) {
+    let n = stats.oversized_leaked.fetch_add(1, Ordering::Relaxed) + 1;
+    warn!(
+        "refused an HTTP body of {} bytes from {:?} unread ({n} such connections so far)",
+        request.body_length().unwrap_or(0),
+        request.remote_addr()
+    );
+    let stream = request.upgrade("close", response(Answer::too_large_body()));
+    std::mem::forget(stream);
+}
