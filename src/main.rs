@@ -48,5 +48,25 @@ fn init_logging(level: log::LevelFilter) {
         .set_target_level(log::LevelFilter::Off)
         .set_thread_level(log::LevelFilter::Off)
         .build();
-    let _ = simplelog::WriteLogger::init(level, config, std::io::stderr());
+    let _ = simplelog::WriteLogger::init(level, config, WholeLines::default());
+}
+
+/// Writes stderr one whole line per `write`, so that the logs of several
+/// nodes sharing a terminal (`blackboard cluster`) never interleave mid-line.
+#[derive(Default)]
+struct WholeLines(Vec<u8>);
+
+impl std::io::Write for WholeLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        if let Some(end) = self.0.iter().rposition(|&b| b == b'\n') {
+            let line: Vec<u8> = self.0.drain(..=end).collect();
+            std::io::stderr().write_all(&line)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -190,11 +190,9 @@ impl Driver {
                 match event.token() {
                     UDP => self.receive(&mut buf),
                     WAKE => self.take_jobs(),
-                    SIGNALS => {
-                        if signals.pending().next().is_some() {
-                            info!("node {}: stopping on signal", self.core.id());
-                            return Ok(());
-                        }
+                    SIGNALS if signals.pending().next().is_some() => {
+                        info!("node {}: stopping on signal", self.core.id());
+                        return Ok(());
                     }
                     _ => {}
                 }

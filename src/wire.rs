@@ -129,6 +129,11 @@ pub enum Message {
         commit: u64,
         /// The epoch started from the best state a majority without memory had.
         fresh: bool,
+        /// Members the leader hears (bit i: the i-th member in id order), so
+        /// that followers can show the whole cluster.
+        alive: u64,
+        /// Members the leader knows to be recovering.
+        recovering: u64,
     },
     Ack {
         epoch: Epoch,
@@ -321,7 +326,7 @@ pub fn decode(datagram: &[u8]) -> Result<Envelope, DecodeError> {
         return Err(DecodeError::Version(datagram[2]));
     }
     match postcard::take_from_bytes::<Envelope>(&datagram[HEADER..]) {
-        Ok((envelope, rest)) if rest.is_empty() => Ok(envelope),
+        Ok((envelope, [])) => Ok(envelope),
         _ => Err(DecodeError::Malformed),
     }
 }
@@ -391,6 +396,8 @@ mod tests {
                 last,
                 commit: 41,
                 fresh: false,
+                alive: 0b1011,
+                recovering: 0b10,
             },
             Message::Ack {
                 epoch,

@@ -36,11 +36,13 @@ impl Node {
 
     pub(super) fn campaign(&mut self, now: Time) {
         self.counters.elections += 1;
+        let silence = match self.leader_contact {
+            Some(t) => format!("no leader heard for {} ms", now.since(t).as_millis()),
+            None => "no leader known".to_owned(),
+        };
         info!(
-            "node {}: no leader heard for {} ms; calling an election with rank {}",
-            self.cfg.id,
-            self.leader_contact.map_or(0, |t| now.since(t).as_millis()),
-            self.rank
+            "node {}: {silence}; calling an election with rank {}",
+            self.cfg.id, self.rank
         );
         self.broadcast(Message::Election);
         self.duty = Duty::Candidate(Campaign {

@@ -194,6 +194,14 @@ enum Duty {
     Leader(replication::Leadership),
 }
 
+/// What the leader last said about who it hears.
+#[derive(Clone, Copy, Debug)]
+struct Relayed {
+    at: Time,
+    alive: u64,
+    recovering: u64,
+}
+
 struct Following {
     /// The leader of `promised` this node follows, once it accepted one.
     leader: Option<NodeId>,
@@ -222,6 +230,7 @@ pub struct Node {
     /// Highest seq known to match the current leader's log.
     verified: u64,
     peers: BTreeMap<NodeId, Peer>,
+    relayed: Option<Relayed>,
     pull: Option<transfer::Pulling>,
     snapshot: Option<transfer::SnapshotCache>,
     requests: requests::Requests,
@@ -268,6 +277,7 @@ impl Node {
             applied: 0,
             verified: 0,
             peers,
+            relayed: None,
             pull: None,
             snapshot: None,
             requests: requests::Requests::default(),
@@ -436,17 +446,26 @@ impl Node {
     pub fn status(&self) -> Status {
         let now = self.now;
         let leader = self.leader();
+        // A follower hears only the leader; the leader's heartbeat says whom
+        // it hears, so every node can show the whole cluster.
+        let relayed = self
+            .relayed
+            .filter(|r| leader.is_some() && now.since(r.at) < self.cfg.timeout);
         let mut peers: Vec<PeerStatus> = self
             .peers
             .iter()
             .map(|(&id, p)| {
-                let alive = p
-                    .last_heard
-                    .is_some_and(|t| now.since(t) < self.cfg.timeout);
+                let bit = self.member_bit(id);
+                let via_leader = relayed.filter(|r| r.alive & bit != 0).map(|r| r.at);
+                let heard = p.last_heard.max(via_leader);
+                let alive = heard.is_some_and(|t| now.since(t) < self.cfg.timeout);
+                let recovering = relayed.is_some_and(|r| r.recovering & bit != 0);
                 let role = if !alive {
                     "unknown"
                 } else if leader == Some(id) {
                     "leader"
+                } else if recovering {
+                    "recovering"
                 } else {
                     match p.role {
                         Some(Role::Leader) | Some(Role::Follower) | None => "follower",
@@ -457,7 +476,7 @@ impl Node {
                     id,
                     is_self: false,
                     alive,
-                    last_heard: p.last_heard.map(|t| now.since(t)),
+                    last_heard: heard.map(|t| now.since(t)),
                     role,
                     attribute: p.attribute,
                 }
@@ -570,7 +589,17 @@ impl Node {
                 last,
                 commit,
                 fresh,
-            } => self.on_heartbeat(now, from, epoch, last, commit, fresh),
+                alive,
+                recovering,
+            } => {
+                if self.on_heartbeat(now, from, epoch, last, commit, fresh) {
+                    self.relayed = Some(Relayed {
+                        at: now,
+                        alive,
+                        recovering,
+                    });
+                }
+            }
             Message::Ack {
                 epoch,
                 matched,
@@ -644,6 +673,17 @@ impl Node {
         let traffic = &mut self.counters.sent[kind.index()];
         traffic.datagrams += 1;
         traffic.bytes += bytes as u64;
+    }
+
+    /// This member's bit in the heartbeat's liveness masks (members in id
+    /// order; clusters beyond 64 members relay only the first 64).
+    fn member_bit(&self, id: NodeId) -> u64 {
+        let mut ids = self.cfg.members.clone();
+        ids.sort_unstable();
+        match ids.iter().position(|&m| m == id) {
+            Some(i) if i < 64 => 1 << i,
+            _ => 0,
+        }
     }
 
     fn jitter(&mut self) -> Duration {

@@ -230,16 +230,34 @@ impl Node {
     }
 
     fn heartbeat(&mut self) {
+        if let Some(message) = self.heartbeat_message() {
+            self.broadcast(message);
+        }
+    }
+
+    fn heartbeat_message(&self) -> Option<Message> {
         let Duty::Leader(l) = &self.duty else {
-            return;
+            return None;
         };
-        let message = Message::Heartbeat {
+        let now = self.now;
+        let mut alive = self.member_bit(self.cfg.id);
+        let mut recovering = 0;
+        for (&id, p) in &l.progress {
+            if p.acked_at.is_some_and(|t| now.since(t) < self.cfg.timeout) {
+                alive |= self.member_bit(id);
+                if p.recovering {
+                    recovering |= self.member_bit(id);
+                }
+            }
+        }
+        Some(Message::Heartbeat {
             epoch: l.epoch,
             last: self.log.last(),
             commit: self.commit,
             fresh: l.fresh,
-        };
-        self.broadcast(message);
+            alive,
+            recovering,
+        })
     }
 
     /// Tells origins of newly committed requests at once, so that they answer
@@ -252,11 +270,8 @@ impl Node {
             return;
         }
         let origins = std::mem::take(&mut l.notify);
-        let message = Message::Heartbeat {
-            epoch: l.epoch,
-            last: self.log.last(),
-            commit: self.commit,
-            fresh: l.fresh,
+        let Some(message) = self.heartbeat_message() else {
+            return;
         };
         for origin in origins {
             self.send(origin, message.clone());
@@ -397,9 +412,9 @@ impl Node {
         last: LogPos,
         commit: u64,
         fresh: bool,
-    ) {
+    ) -> bool {
         if !self.accept_leader(now, from, epoch, fresh) {
-            return;
+            return false;
         }
         if self.log.holds(last) {
             self.verified = self.verified.max(last.seq);
@@ -419,6 +434,7 @@ impl Node {
             self.finish_recovery(from);
         }
         self.ack_due = true;
+        true
     }
 
     /// Stores entries that follow `prev` (which this log holds), replacing a

@@ -294,7 +294,7 @@ impl Node {
         };
         let epoch = t.epoch;
         let with_state = t.promises.len();
-        if self.is_recovering() {
+        if self.is_recovering() && self.log.last().seq > 0 {
             info!(
                 "node {}: recovered the board (seq {}) while taking over",
                 self.cfg.id,

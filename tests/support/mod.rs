@@ -1,0 +1,215 @@
+//! Real node processes on 127.0.0.1 for process tests: start, kill -9,
+//! restart, and poll their HTTP API for conditions (never blind sleeps).
+
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use blackboard::client::{encode, Client};
+use serde_json::Value;
+
+pub struct Proc {
+    pub id: u16,
+    pub http: SocketAddr,
+    args: Vec<String>,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+pub struct TestCluster {
+    pub nodes: Vec<Proc>,
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_blackboard")
+}
+
+/// Polls `f` every 20 ms until it holds or `limit` passes.
+pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl TestCluster {
+    /// `n` nodes with UDP on `base+1..` and HTTP on `base+101..`.
+    pub fn start(name: &str, n: u16, base: u16) -> TestCluster {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let peers: Vec<String> = (1..=n)
+            .map(|i| format!("{i}=127.0.0.1:{}", base + i))
+            .collect();
+        let peers = peers.join(",");
+        let nodes = (1..=n)
+            .map(|i| {
+                let http: SocketAddr = ([127, 0, 0, 1], base + 100 + i).into();
+                let args = vec![
+                    "node".into(),
+                    "--id".into(),
+                    i.to_string(),
+                    "--peers".into(),
+                    peers.clone(),
+                    "--http".into(),
+                    http.to_string(),
+                    "--log-level".into(),
+                    "debug".into(),
+                ];
+                let mut p = Proc {
+                    id: i,
+                    http,
+                    args,
+                    child: None,
+                    log: dir.join(format!("node-{i}.log")),
+                };
+                p.spawn();
+                p
+            })
+            .collect();
+        TestCluster { nodes }
+    }
+
+    pub fn node(&self, id: u16) -> &Proc {
+        &self.nodes[usize::from(id) - 1]
+    }
+
+    pub fn kill(&mut self, id: u16) {
+        let p = &mut self.nodes[usize::from(id) - 1];
+        if let Some(mut child) = p.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    pub fn restart(&mut self, id: u16) {
+        self.nodes[usize::from(id) - 1].spawn();
+    }
+
+    pub fn up(&self) -> impl Iterator<Item = &Proc> {
+        self.nodes.iter().filter(|p| p.child.is_some())
+    }
+
+    /// The leader every running node agrees on, once they agree.
+    pub fn agreed_leader(&self) -> Option<u16> {
+        let mut leader = None;
+        for p in self.up() {
+            let status = p.status()?;
+            let l = status["leader"].as_u64()? as u16;
+            if status["role"] == "recovering" || leader.is_some_and(|x| x != l) {
+                return None;
+            }
+            leader = Some(l);
+        }
+        leader.filter(|l| self.up().any(|p| p.id == *l))
+    }
+
+    pub fn wait_leader(&self, limit: Duration) -> u16 {
+        let mut found = None;
+        let ok = wait_until(limit, || {
+            found = self.agreed_leader();
+            found.is_some()
+        });
+        assert!(
+            ok,
+            "no agreed leader within {limit:?}; logs in {:?}",
+            self.nodes[0].log.parent()
+        );
+        found.unwrap()
+    }
+
+    /// True when every running node shows the same seq and the same entries.
+    pub fn converged(&self) -> bool {
+        let boards: Vec<Value> = self.up().filter_map(Proc::board).collect();
+        boards.len() == self.up().count()
+            && boards
+                .windows(2)
+                .all(|w| w[0]["seq"] == w[1]["seq"] && w[0]["entries"] == w[1]["entries"])
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        for p in &mut self.nodes {
+            if let Some(mut child) = p.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+impl Proc {
+    fn spawn(&mut self) {
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Command::new(bin())
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(self.http).with_timeout(Duration::from_secs(10))
+    }
+
+    pub fn get_json(&self, path: &str) -> Option<Value> {
+        let r = self
+            .client()
+            .with_timeout(Duration::from_secs(2))
+            .get(path)
+            .ok()?;
+        serde_json::from_str(&r.body).ok()
+    }
+
+    pub fn status(&self) -> Option<Value> {
+        self.get_json("/status")
+    }
+
+    pub fn board(&self) -> Option<Value> {
+        self.get_json("/board")
+    }
+
+    /// Posts `entry=text` to /board: (status, body).
+    pub fn add(&self, text: &str) -> (u16, Value) {
+        self.send("POST", "/board", &format!("entry={}", encode(text)))
+    }
+
+    pub fn send(&self, method: &str, path: &str, form: &str) -> (u16, Value) {
+        let r = self
+            .client()
+            .request(method, path, Some(form))
+            .expect("HTTP request");
+        (
+            r.status,
+            serde_json::from_str(&r.body).unwrap_or(Value::Null),
+        )
+    }
+
+    pub fn texts(&self) -> Vec<String> {
+        self.board().map_or_else(Vec::new, |b| {
+            b["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["text"].as_str().unwrap().to_owned())
+                .collect()
+        })
+    }
+}
