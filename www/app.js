@@ -10,6 +10,7 @@ const REQUEST_TIMEOUT_MS = 8000;  // posts wait for the leader; the node itself 
 const STATUS_TIMEOUT_MS = 2000;   // /status answers at once; slower than this means trouble
 const LONG_POLL_TIMEOUT_MS = 40000; // the node answers a long-poll after ~25 s even with no change
 const LEADER_NOTICE_MS = 10000;   // how long "new leader" stays on screen
+const NODE_MAX_BYTES = 1024;      // the node answers 413 above this (UTF-8 bytes of the entry)
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -30,7 +31,6 @@ let leaderNoticeTimer = 0;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const utf8Bytes = (text) => new TextEncoder().encode(text).length;
-const NODE_MAX_BYTES = 1024;      // the node answers 413 above this (UTF-8 bytes of the entry)
 // The page's own check reads its limit from the form (data-max-bytes), which the browser test can lift
 // to make sure the node's 413 is handled too; the node always has the final word.
 const maxBytes = () => Number(ui.form.dataset.maxBytes) || NODE_MAX_BYTES;
@@ -339,7 +339,6 @@ function peerRow(peer, leader) {
   tr.classList.toggle('is-down', !peer.alive);
   const name = el('span', null, `${peer.id}`);
   if (peer.self) name.append(el('span', 'tag', 'this node'));
-  if (peer.id === leader) name.append(el('span', 'tag tag-leader', 'leader'));
   const role = el('span', 'role', peer.role ?? 'unknown');
   role.dataset.role = peer.role;
   const alive = el('span', peer.alive ? 'state up' : 'state down', peer.alive ? 'alive' : 'down');

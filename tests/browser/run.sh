@@ -69,6 +69,7 @@ else
       >"$ARTIFACTS/node$i.log" 2>&1 &
     PIDS+=($!)
     PID_MAP+="$i=$!,"
+    disown "$!"   # the test kills the leader on purpose; spare us bash's "Killed" job notice
   done
 fi
 for i in 1 2 3; do
