@@ -439,7 +439,8 @@ def verify(h, boards_, names=None, order_check=True):
         problems.append("no board from %s" % ", ".join(missing))
     bs = [(n, b) for n, b in bs if isinstance(b, dict)]
     if not bs:
-        return {"ok": False, "problems": problems or ["no boards"], "info": info, "stats": {}}
+        return {"ok": False, "problems": problems or ["no boards"], "info": info,
+                "stats": {"run": h.run, "nodes": 0, "counts": h.counts()}}
 
     # 1. identical boards: same seq, same entries, same order
     ref_name, ref = bs[0]

@@ -334,6 +334,8 @@ def main():
     ap.add_argument("--detect-limit", type=float, default=5.0, help="scenario: new-leader deadline in s (5)")
     ap.add_argument("--artifacts", default="/tmp/bb-results", help="scenario: copy logs here ('' = off)")
     ap.add_argument("--json", help="scenario: write results as JSON to this file")
+    ap.add_argument("--allow-retakeover", action="store_true",
+                    help="scenario cut-leader: accept that the healed old leader takes the leadership back")
     o = ap.parse_args()
 
     if os.geteuid() != 0:

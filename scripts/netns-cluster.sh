@@ -109,13 +109,20 @@ servers_list() {
     echo "$s"
 }
 
+# true if pid is a live process (a killed node can linger as a zombie until reaped)
+pid_alive() {
+    local st
+    st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+    [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
 # pid of node ID if it is alive and really in its namespace, else nothing.
 node_pid() {
     local id=$1 pf="$STATE_DIR/node-$1.pid" pid
     [ -f "$pf" ] || return 0
     pid=$(cat "$pf")
     [[ "$pid" =~ ^[0-9]+$ ]] || return 0
-    [ -d "/proc/$pid" ] || return 0
+    pid_alive "$pid" || return 0
     # Only trust the pid if it belongs to our namespace.
     if [ "$(ip netns identify "$pid" 2>/dev/null)" = "$(ns_of "$id")" ]; then echo "$pid"; fi
 }
@@ -142,7 +149,7 @@ kill_node() {
     pid=$(node_pid "$id")
     [ -n "$pid" ] || return 0
     kill -9 "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do [ -d "/proc/$pid" ] || break; sleep 0.05; done
+    for ((i = 0; i < 100; i++)); do pid_alive "$pid" || break; sleep 0.02; done
     wait "$pid" 2>/dev/null || true
     echo "=== $(date '+%F %T.%3N') killed -9 node $id (pid $pid)" >>"$STATE_DIR/node-$id.log"
     rm -f "$STATE_DIR/node-$id.pid"
