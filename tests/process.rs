@@ -173,3 +173,29 @@ fn long_poll_answers_when_the_board_moves() {
         );
     });
 }
+
+#[test]
+fn every_node_shows_every_member_and_its_role() {
+    let cluster = TestCluster::start("roles", 3, 21800);
+    let leader = cluster.wait_leader(Duration::from_secs(5));
+    let shown = |p: &support::Proc| {
+        let status = p.status()?;
+        let peers = status["peers"].as_array()?.clone();
+        Some(peers.iter().all(|m| {
+            let want = if m["id"] == leader {
+                "leader"
+            } else {
+                "follower"
+            };
+            m["alive"] == true && m["role"] == want && m["attribute"].is_u64()
+        }))
+    };
+    assert!(
+        wait_until(Duration::from_secs(3), || cluster
+            .nodes
+            .iter()
+            .all(|p| shown(p) == Some(true))),
+        "{:?}",
+        cluster.nodes.iter().map(|p| p.status()).collect::<Vec<_>>()
+    );
+}

@@ -53,6 +53,7 @@ stories! {
     lossy_network => "lossy_network.txt",
     isolated_leader => "isolated_leader.txt",
     concurrent_edits => "concurrent_edits.txt",
+    even_cluster_half_rebooted => "even_cluster_half_rebooted.txt",
 }
 
 /// Replays one story with one seed: BB_STORY=leader_crash.txt BB_SEED=4.

@@ -459,18 +459,17 @@ impl Node {
                 let via_leader = relayed.filter(|r| r.alive & bit != 0).map(|r| r.at);
                 let heard = p.last_heard.max(via_leader);
                 let alive = heard.is_some_and(|t| now.since(t) < self.cfg.timeout);
-                let recovering = relayed.is_some_and(|r| r.recovering & bit != 0);
-                let role = if !alive {
-                    "unknown"
-                } else if leader == Some(id) {
-                    "leader"
-                } else if recovering {
-                    "recovering"
-                } else {
-                    match p.role {
+                // The leader's word beats an old hint (every node probes at
+                // boot, and followers seldom hear each other afterwards).
+                let role = match (alive, relayed.filter(|r| r.alive & bit != 0)) {
+                    (false, _) => "unknown",
+                    _ if leader == Some(id) => "leader",
+                    (true, Some(r)) if r.recovering & bit != 0 => "recovering",
+                    (true, Some(_)) => "follower",
+                    (true, None) => match p.role {
                         Some(Role::Leader) | Some(Role::Follower) | None => "follower",
                         Some(role) => role.name(),
-                    }
+                    },
                 };
                 PeerStatus {
                     id,

@@ -2,11 +2,14 @@
 //! epoch before it crashed and forgotten; were it to follow an older leader
 //! now, that leader could count it towards a majority the newer epoch never
 //! saw, and a committed write could be lost. So before it follows anyone it
-//! asks the others how far epochs have gone (`Probe`/`Info`): the answers of
-//! enough *active* members to overlap every majority it could have promised
-//! in (members − majority + 1 of them) give it a fence, and it follows only a
-//! leader at or past the fence. It then loads the board from that leader and
-//! counts again only once it holds everything the leader had committed.
+//! asks the others how far epochs have gone (`Probe`/`Info`). The answers
+//! must meet every group of promisers it may have belonged to (a takeover
+//! needs `members - majority + 1` of them): a majority of *active* members
+//! does, and so does an answer from every other member (a group left unmet
+//! then holds only memoryless members, its leader among them: that epoch is
+//! dead). The highest epoch reported is the fence; the node follows only a
+//! leader at or past it, loads the board from that leader, and counts again
+//! only once it holds everything the leader had committed.
 //!
 //! The one exception is an epoch started from a memoryless majority (see
 //! [`super::takeover`]): its members answered the Prepare, they follow it.
@@ -22,8 +25,9 @@ use crate::wire::{Epoch, Message, NodeId};
 
 #[derive(Default)]
 pub(super) struct Recovery {
-    /// Promised epochs reported by active members since this boot.
-    reports: BTreeMap<NodeId, Epoch>,
+    /// Promised epochs reported since this boot, and whether the reporter
+    /// was active (had state).
+    reports: BTreeMap<NodeId, (Epoch, bool)>,
     /// Set once enough active members reported.
     fence: Option<Epoch>,
 }
@@ -65,17 +69,18 @@ impl Node {
         active: bool,
     ) {
         self.highest_number = self.highest_number.max(promised.number);
-        let needed = self.cfg.members.len() - self.cfg.majority() + 1;
+        let (majority, others) = (self.cfg.majority(), self.cfg.members.len() - 1);
         let (id, own) = (self.cfg.id, self.promised);
         let Memory::Recovering(r) = &mut self.memory else {
             return;
         };
-        if for_boot != self.boot || !active || r.fence.is_some() {
+        if for_boot != self.boot || r.fence.is_some() {
             return;
         }
-        r.reports.insert(from, promised);
-        if r.reports.len() >= needed {
-            let fence = r.reports.values().copied().fold(own, Epoch::max);
+        r.reports.insert(from, (promised, active));
+        let active_reports = r.reports.values().filter(|(_, a)| *a).count();
+        if active_reports >= majority || r.reports.len() == others {
+            let fence = r.reports.values().map(|(e, _)| *e).fold(own, Epoch::max);
             r.fence = Some(fence);
             info!("node {id}: fenced at epoch {fence}: will follow a leader from there on");
         }

@@ -1,8 +1,14 @@
 //! Taking over: the election winner picks a new epoch, asks every member to
-//! promise it, and starts leading once a majority has. Each promise carries
-//! the promiser's log position; the new leader adopts the most up-to-date log
-//! among them (pulling what it lacks), so every entry a majority ever stored
-//! survives the change of leader.
+//! promise it, and starts leading once enough members with state have. Each
+//! promise carries the promiser's log position; the new leader adopts the
+//! most up-to-date log among them (pulling what it lacks), so every entry a
+//! majority ever stored survives the change of leader.
+//!
+//! "Enough" is `members - majority + 1`: the promisers must share a member
+//! with every majority that may have committed something (the phase-1 quorum
+//! of Flexible Paxos). For an odd-sized cluster that is a majority; for an
+//! even-sized one it is half, so four members of which two rebooted can still
+//! elect a leader (commits still need a majority).
 //!
 //! Nodes without memory answer `NoState` and count for nothing, except in one
 //! case: when a majority of members has no state at all (a fresh cluster, or a
@@ -226,6 +232,7 @@ impl Node {
     fn decide(&mut self, now: Time) {
         let majority = self.cfg.majority();
         let members = self.cfg.members.len();
+        let enough = members - majority + 1;
         let me = self.cfg.id;
         let recovering = self.is_recovering();
         let own = self.log.last();
@@ -235,7 +242,7 @@ impl Node {
         if t.fetching.is_some() {
             return;
         }
-        let fresh = if t.promises.len() >= majority {
+        let fresh = if t.promises.len() >= enough {
             false
         } else if t.no_state.len() >= majority {
             // Wait a little for members with state: the more of them answer,

@@ -8,11 +8,12 @@
 //! - committed entries agree: every node that committed seq `s` holds the
 //!   same entry there (until a majority has lost its memory at once, after
 //!   which the cluster may legitimately restart from less);
-//! - a memoryless node never counts: it leads only through a takeover
-//!   that adopted a majority's state;
+//! - a memoryless node never counts: it never sends a `Promise` or an `Ack`
+//!   that counts, and it leads only after adopting a majority's state;
 //! - at the end ([`Sim::check_final`]): every acknowledged write is in every
 //!   board, and no request was applied twice.
 
+pub mod chaos;
 pub mod costs;
 pub mod script;
 
@@ -25,7 +26,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::board::Outcome;
 use crate::core::{Config, Done, Node, Time, Token};
-use crate::wire::{Command, Entry, Epoch, Kind, NodeId, Op};
+use crate::wire::{Command, Entry, Epoch, Kind, Message, NodeId, Op};
 
 /// Network behaviour; all probabilities per datagram.
 #[derive(Clone, Debug)]
@@ -313,6 +314,25 @@ impl Sim {
         let mut sends = Vec::new();
         while let Some(t) = node.poll_transmit() {
             sends.push(t);
+        }
+        // A node without memory must never vouch for state it does not have.
+        if node.is_recovering() {
+            for t in &sends {
+                if let Ok(env) = crate::wire::decode(&t.payload) {
+                    match env.message {
+                        Message::Promise { .. }
+                        | Message::Ack {
+                            recovering: false, ..
+                        } => {
+                            self.violations.push(format!(
+                                "node {id} sent {:?} while recovering",
+                                env.message.kind()
+                            ));
+                        }
+                        _ => {}
+                    }
+                }
+            }
         }
         let mut replies = Vec::new();
         while let Some(r) = node.poll_reply() {

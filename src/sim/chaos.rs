@@ -1,0 +1,225 @@
+//! Random fault schedules for the real core: one seed decides the cluster
+//! size, the network's loss, duplication and delay spread, and a sequence of
+//! client writes (adds, and modifies and deletes of the same entries at
+//! different nodes), crashes with memory loss, reboots, partitions (leader
+//! cut off, minority/majority splits, one-way links) and heals. Then the
+//! faults stop and the cluster must recover: a leader within a bound, a new
+//! write committed, every board the same, every acknowledged write present.
+
+use std::time::Duration;
+
+use rand::rngs::SmallRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use super::Sim;
+use crate::wire::{NodeId, Op};
+
+/// Liveness bound: once faults stop and every member is up and connected, a
+/// leader exists and a new write commits within this much virtual time.
+/// (Detection 300 ms + election + takeover + recovery of rebooted members,
+/// with margin for unlucky jitter; measured worst cases are far below.)
+pub const LIVENESS_BOUND: Duration = Duration::from_secs(5);
+
+/// What one schedule did, for reports.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    pub nodes: u16,
+    pub writes: usize,
+    pub acked: usize,
+    pub crashes: usize,
+    pub partitions: usize,
+    /// A majority was without memory at once: the honest limit applies.
+    pub majority_lost: bool,
+    /// Virtual time from the end of faults to a committed write.
+    pub recovery: Duration,
+}
+
+/// Knobs for a family of schedules.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub sizes: Vec<u16>,
+    pub max_loss: f64,
+    /// Virtual time of the faulty phase.
+    pub chaos: Duration,
+    /// Allow more than a minority to be down or rebooted at once.
+    pub allow_majority_loss: bool,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            sizes: vec![3, 4, 5, 7],
+            max_loss: 0.4,
+            chaos: Duration::from_secs(20),
+            allow_majority_loss: false,
+        }
+    }
+}
+
+/// Runs one schedule. `Err` carries the seed and every violation.
+pub fn run(seed: u64, plan: &Plan) -> Result<Outcome, String> {
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0xc4a0_5eed);
+    let n = *plan.sizes.choose(&mut rng).expect("at least one size");
+    let mut sim = Sim::new(n, seed);
+    sim.faults.loss = rng.gen_range(0.0..plan.max_loss);
+    sim.faults.duplicate = rng.gen_range(0.0..0.1);
+    let spread = Duration::from_micros(rng.gen_range(200..20_000));
+    sim.faults.delay = (Duration::from_micros(50), spread);
+    let mut out = Outcome {
+        nodes: n,
+        ..Outcome::default()
+    };
+    let members = sim.members();
+    let majority = usize::from(n) / 2 + 1;
+    let mut texts = 0u64;
+    let end = sim.now + plan.chaos;
+    while sim.now < end {
+        let pause = Duration::from_millis(rng.gen_range(10..400));
+        sim.run_for(pause);
+        match rng.gen_range(0..100) {
+            0..=49 => {
+                let at = *members.choose(&mut rng).expect("members");
+                if !sim.is_up(at) {
+                    continue;
+                }
+                let op = random_op(&mut rng, &sim, &mut texts);
+                sim.write(at, op);
+                out.writes += 1;
+            }
+            50..=61 => {
+                // Crash someone (often the leader), keeping a majority with
+                // memory unless the plan allows otherwise.
+                let victim = match sim.leader() {
+                    Some(l) if rng.gen_bool(0.5) => l,
+                    _ => *members.choose(&mut rng).expect("members"),
+                };
+                let lost = members
+                    .iter()
+                    .filter(|&&m| !sim.is_up(m) || sim.node(m).is_some_and(|x| x.is_recovering()))
+                    .count();
+                if sim.is_up(victim) && (plan.allow_majority_loss || lost + 1 < majority) {
+                    sim.crash(victim);
+                    out.crashes += 1;
+                }
+            }
+            62..=73 => {
+                let down: Vec<NodeId> =
+                    members.iter().copied().filter(|&m| !sim.is_up(m)).collect();
+                if let Some(&id) = down.choose(&mut rng) {
+                    sim.restart(id);
+                }
+            }
+            74..=87 => {
+                partition(&mut rng, &mut sim, &members);
+                out.partitions += 1;
+            }
+            _ => sim.heal(),
+        }
+    }
+    // The faults stop: everyone up, connected, no loss.
+    sim.heal();
+    sim.faults.loss = 0.0;
+    sim.faults.duplicate = 0.0;
+    for &m in &members {
+        if !sim.is_up(m) {
+            sim.restart(m);
+        }
+    }
+    let calm = sim.now;
+    if !sim.run_until(LIVENESS_BOUND, Sim::settled) {
+        return Err(report(
+            seed,
+            &sim,
+            &["no settled leader within the liveness bound".into()],
+        ));
+    }
+    let probe = sim.add(members[0], "liveness probe");
+    let committed = |s: &Sim| matches!(s.result(probe), Some(Ok(_)));
+    if !sim.run_until(LIVENESS_BOUND, committed) {
+        return Err(report(
+            seed,
+            &sim,
+            &["a write after the faults did not commit in time".into()],
+        ));
+    }
+    out.recovery = sim.now.since(calm);
+    // Writes still in flight get their answer (or their 503).
+    let answered = |s: &Sim| s.writes.values().all(|w| w.result.is_some());
+    sim.run_until(Duration::from_secs(10), answered);
+    if !sim.run_until(Duration::from_secs(10), Sim::converged) {
+        return Err(report(seed, &sim, &["boards did not converge".into()]));
+    }
+    out.acked = sim
+        .writes
+        .values()
+        .filter(|w| matches!(w.result, Some(Ok(_))))
+        .count();
+    out.majority_lost = sim.majority_ever_lost();
+    let problems = sim.check_final();
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(report(seed, &sim, &problems))
+    }
+}
+
+fn report(seed: u64, sim: &Sim, problems: &[String]) -> String {
+    let roles: Vec<String> = sim
+        .live()
+        .map(|n| format!("{}:{}@{}", n.id(), n.role().name(), n.promised()))
+        .collect();
+    format!(
+        "seed {seed} (replay: BB_SEED={seed} cargo test --test sweep replay): {}\n  nodes: {}",
+        problems.join("; "),
+        roles.join(" ")
+    )
+}
+
+fn random_op(rng: &mut SmallRng, sim: &Sim, texts: &mut u64) -> Op {
+    let ids: Vec<u64> = sim
+        .live()
+        .next()
+        .map(|n| n.board().entries().map(|(id, _)| id).collect())
+        .unwrap_or_default();
+    *texts += 1;
+    match (rng.gen_range(0..10), ids.choose(rng)) {
+        (0..=1, Some(&id)) => Op::Modify {
+            id,
+            text: format!("edit-{texts}"),
+        },
+        (2, Some(&id)) => Op::Delete { id },
+        _ => Op::Add {
+            text: format!("post-{texts}"),
+        },
+    }
+}
+
+fn partition(rng: &mut SmallRng, sim: &mut Sim, members: &[NodeId]) {
+    let mut shuffled = members.to_vec();
+    shuffled.shuffle(rng);
+    match rng.gen_range(0..4) {
+        0 => {
+            if let Some(leader) = sim.leader() {
+                sim.heal();
+                sim.isolate(leader);
+            }
+        }
+        1 => {
+            let cut = rng.gen_range(1..=members.len() / 2);
+            let (a, b) = shuffled.split_at(cut);
+            sim.partition(&[a, b]);
+        }
+        2 => {
+            let (a, b) = (shuffled[0], shuffled[1]);
+            sim.cut_one_way(a, b);
+        }
+        _ => {
+            let cut = rng.gen_range(1..members.len());
+            let (a, rest) = shuffled.split_at(cut);
+            let mid = rest.len() / 2;
+            let (b, c) = rest.split_at(mid);
+            sim.partition(&[a, b, c]);
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The protocol under random faults: many seeded schedules of loss,
+//! duplication, reordering, partitions, crashes and reboots, each checked
+//! against the invariants in `blackboard::sim` and for liveness once the
+//! faults stop. `BB_SCHEDULES=N` widens the sweep; `BB_SEED=S` replays one.
+
+use std::time::Instant;
+
+use blackboard::sim::chaos::{self, Plan};
+
+fn sweep(first: u64, count: u64, plan: &Plan) {
+    let started = Instant::now();
+    let (mut writes, mut acked, mut crashes, mut partitions) = (0, 0, 0, 0);
+    let mut slowest = std::time::Duration::ZERO;
+    let mut failures = Vec::new();
+    for seed in first..first + count {
+        match chaos::run(seed, plan) {
+            Ok(o) => {
+                writes += o.writes;
+                acked += o.acked;
+                crashes += o.crashes;
+                partitions += o.partitions;
+                slowest = slowest.max(o.recovery);
+            }
+            Err(why) => failures.push(why),
+        }
+    }
+    println!(
+        "explored {count} schedules in {:?}: {writes} writes ({acked} acknowledged), \
+         {crashes} crashes, {partitions} partitions; slowest recovery {slowest:?}",
+        started.elapsed()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {count} schedules failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn count(default: u64) -> u64 {
+    std::env::var("BB_SCHEDULES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+#[test]
+fn hundreds_of_faulty_schedules_keep_every_promise() {
+    sweep(1, count(300), &Plan::default());
+}
+
+#[test]
+fn larger_clusters_under_faults() {
+    let plan = Plan {
+        sizes: vec![9, 15],
+        chaos: std::time::Duration::from_secs(8),
+        ..Plan::default()
+    };
+    sweep(100_000, count(200) / 10, &plan);
+}
+
+/// Thousands of schedules: `cargo test --release --test sweep -- --ignored`.
+#[test]
+#[ignore]
+fn thousands_of_faulty_schedules() {
+    sweep(1_000_000, count(5_000), &Plan::default());
+}
+
+#[test]
+fn replay() {
+    let Some(seed) = std::env::var("BB_SEED").ok().and_then(|s| s.parse().ok()) else {
+        return;
+    };
+    if let Err(why) = chaos::run(seed, &Plan::default()) {
+        panic!("{why}");
+    }
+}
