@@ -312,7 +312,7 @@ impl Node {
                 return;
             }
         };
-        if let Some(reason) = self.refusal(from, &envelope) {
+        if let Some(reason) = self.refusal(now, from, &envelope) {
             debug!(
                 "node {}: dropped datagram from {from}: {reason}",
                 self.cfg.id
@@ -505,7 +505,7 @@ impl Node {
     // ----- plumbing shared by the submodules ----------------------------
 
     /// Why a decoded datagram must not be trusted, if it must not.
-    fn refusal(&self, from: NodeId, envelope: &Envelope) -> Option<&'static str> {
+    fn refusal(&self, now: Time, from: NodeId, envelope: &Envelope) -> Option<&'static str> {
         if envelope.cluster != self.cfg.cluster {
             return Some("cluster");
         }
@@ -515,6 +515,15 @@ impl Node {
         let peer = self.peers.get(&from)?;
         if peer.retired.contains(&envelope.boot) {
             return Some("stale_boot");
+        }
+        // An unknown boot replaces the known one only once the known one has
+        // gone quiet: a straggler from a dead incarnation must never pass
+        // for a restart and shut out the live one.
+        let live = peer
+            .last_heard
+            .is_some_and(|t| now.since(t) < self.cfg.timeout);
+        if live && peer.boot.is_some_and(|b| b != envelope.boot) {
+            return Some("unconfirmed_boot");
         }
         None
     }
