@@ -3,9 +3,14 @@
 //! node that hears no `Alive` in time has the highest rank among the living
 //! and goes on to take over ([`super::takeover`]).
 //!
+//! `Election` goes only to the ranks above (and to members whose rank is not
+//! known yet), as in the classic algorithm: the best case, the highest
+//! survivor noticing first, costs one message per higher member.
+//!
 //! A node that still hears a working leader answers `Alive` but does not call
 //! an election itself, so a node that merely lost a few heartbeats (or just
-//! booted) cannot unseat a leader the rest of the cluster still follows.
+//! booted) cannot unseat a leader the rest of the cluster still follows; nor
+//! does a node that is already waiting for a higher rank to take over.
 
 use std::time::Duration;
 
@@ -44,7 +49,18 @@ impl Node {
             "node {}: {silence}; calling an election with rank {}",
             self.cfg.id, self.rank
         );
-        self.broadcast(Message::Election);
+        let higher: Vec<NodeId> = self
+            .peers
+            .iter()
+            .filter(|(&id, p)| {
+                p.attribute
+                    .is_none_or(|attribute| Rank { attribute, id } > self.rank)
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for id in higher {
+            self.send(id, Message::Election);
+        }
         self.duty = Duty::Candidate(Campaign {
             deadline: now + self.alive_wait(),
         });
@@ -57,7 +73,7 @@ impl Node {
                 self.duty,
                 Duty::Candidate(_) | Duty::Preparing(_) | Duty::Leader(_)
             );
-            if !busy && !self.hears_leader(now) {
+            if !busy && !self.hears_leader(now) && !self.deferring(now) {
                 self.campaign(now);
             }
             return;
@@ -72,7 +88,14 @@ impl Node {
         }
     }
 
+    /// True while a higher rank said it is alive and may be taking over.
+    fn deferring(&self, now: Time) -> bool {
+        self.higher_alive
+            .is_some_and(|t| now.since(t) < self.cfg.timeout)
+    }
+
     pub(super) fn on_alive(&mut self, now: Time, from: NodeId) {
+        self.higher_alive = Some(now);
         if matches!(self.duty, Duty::Candidate(_)) {
             info!(
                 "node {}: node {from} outranks this one and is alive; waiting for it to lead",

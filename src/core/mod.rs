@@ -223,6 +223,10 @@ pub struct Node {
     highest_number: u64,
     /// Last time a leader of an epoch at least `promised` was heard.
     leader_contact: Option<Time>,
+    /// Last time a higher rank answered this node's election.
+    higher_alive: Option<Time>,
+    /// Last time this node acknowledged its leader, and what.
+    last_ack: Option<(Time, u64)>,
     log: Log,
     board: Board,
     commit: u64,
@@ -271,6 +275,8 @@ impl Node {
             promised: Epoch::default(),
             highest_number: 0,
             leader_contact: None,
+            higher_alive: None,
+            last_ack: None,
             log: Log::default(),
             board: Board::new(),
             commit: 0,

@@ -433,7 +433,12 @@ impl Node {
         if self.is_recovering() && self.verified >= commit && self.log.holds(last) {
             self.finish_recovery(from);
         }
-        self.ack_due = true;
+        // Ack when there is news, and often enough for the leader to know
+        // this node is alive; a commit notice right after an ack needs none.
+        let stale = self
+            .last_ack
+            .is_none_or(|(t, m)| m != self.verified || now.since(t) >= self.cfg.heartbeat / 2);
+        self.ack_due |= stale;
         true
     }
 
@@ -489,6 +494,7 @@ impl Node {
             matched: self.verified,
             recovering: self.is_recovering(),
         };
+        self.last_ack = Some((self.now, self.verified));
         self.send(leader, message);
     }
 }

@@ -219,6 +219,32 @@ impl Sim {
         token
     }
 
+    /// Submits many writes before any node sends anything, as the driver
+    /// does with the requests that arrive within one turn of its loop.
+    pub fn write_all(&mut self, writes: &[(NodeId, Op)]) -> Vec<Token> {
+        let mut tokens = Vec::new();
+        for (at, op) in writes {
+            let token = self.next_token;
+            self.next_token += 1;
+            self.writes.insert(
+                token,
+                Write {
+                    at: *at,
+                    op: op.clone(),
+                    result: None,
+                },
+            );
+            if let Some(Some(node)) = self.nodes.get_mut(at) {
+                node.handle_request(self.now, token, op.clone());
+            }
+            tokens.push(token);
+        }
+        for id in self.members() {
+            self.drain(id);
+        }
+        tokens
+    }
+
     pub fn add(&mut self, at: NodeId, text: &str) -> Token {
         self.write(at, Op::Add { text: text.into() })
     }
