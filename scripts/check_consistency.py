@@ -242,7 +242,7 @@ def wait_converged(urls, timeout=30.0, interval=0.2):
 
 class Op:
     __slots__ = ("kind", "node", "url", "text", "marker", "target", "status", "id", "seq",
-                 "t_send", "t_ack", "error", "retry_after", "ryw")
+                 "t_send", "t_ack", "error", "retry_after", "ryw", "raw")
 
     def __init__(self, kind, node, url, text=None, marker=None, target=None):
         self.kind, self.node, self.url = kind, node, url
@@ -250,6 +250,7 @@ class Op:
         self.status = self.id = self.seq = self.t_ack = self.error = self.retry_after = None
         self.t_send = now()
         self.ryw = None  # None = not checked, True/False = read-your-writes result
+        self.raw = None  # response body of unexpected answers
 
     @property
     def acked(self):
@@ -279,6 +280,10 @@ class History:
         op.t_ack = now()
         op.status, op.error = r.status, r.error
         op.retry_after = r.headers.get("Retry-After") if r.headers else None
+        if r.status not in (200, 201, 503, 404, 0):
+            op.raw = r.raw[:300]
+        elif op.kind == "add" and r.status == 200:
+            op.raw = r.raw[:300]
         if isinstance(r.body, dict):
             op.id = r.body.get("id") if op.id is None else op.id
             op.seq = r.body.get("seq")
@@ -345,6 +350,9 @@ class History:
                 k["noanswer"] += 1
             else:
                 k["other"] += 1
+                k.setdefault("other_statuses", {})
+                key = "%s %s" % (o.status, (o.error or "")[:60])
+                k["other_statuses"][key] = k["other_statuses"].get(key, 0) + 1
         return c
 
 
@@ -509,8 +517,20 @@ def verify(h, boards_, names=None, order_check=True):
                     problems.append("id %d (%s) is present although its delete was acknowledged" % (o.id, o.marker))
         elif o.marker in seen:
             unacked_present += 1
+    # 3b. answers outside the contract (add -> 201/503, modify/delete -> 200/404/503)
+    expected = {"add": (201, 503, 0), "modify": (200, 404, 503, 0), "delete": (200, 404, 503, 0)}
+    odd = [o for o in ops if o.status not in expected[o.kind]]
+    for o in odd[:5]:
+        problems.append("CONTRACT: %s %s via %s answered %s %s" % (
+            o.kind, o.text or o.target, o.url, o.status, (o.raw or o.error or "")[:120]))
+    if len(odd) > 5:
+        problems.append("... %d answers outside the contract in total" % len(odd))
+    for o in adds:
+        if o.status == 200 and o.marker not in seen and not o.acked:
+            lost.append(o)  # it claimed success (200), so it must be there
     for o in lost[:10]:
-        problems.append("LOST: acknowledged add %s (id %s, seq %s, via %s) is missing" % (o.marker, o.id, o.seq, o.url))
+        problems.append("LOST: acknowledged add %s (HTTP %s, id %s, seq %s, via %s) is missing"
+                        % (o.marker, o.status, o.id, o.seq, o.url))
     if len(lost) > 10:
         problems.append("... %d acknowledged adds lost in total" % len(lost))
 
@@ -612,7 +632,10 @@ def summarize_counts(c):
         if kind in c:
             k = c[kind]
             s = "%d %s: %d acked" % (k["sent"], {"add": "adds", "modify": "modifies", "delete": "deletes"}[kind], k["acked"])
-            extra = ["%d %s" % (k[x], x) for x in ("503", "404", "noanswer", "other") if k[x]]
+            extra = ["%d %s" % (k[x], x) for x in ("503", "404", "noanswer") if k[x]]
+            if k["other"]:
+                extra.append("%d other (%s)" % (k["other"], "; ".join("%s x%d" % kv for kv in
+                                                                       sorted(k.get("other_statuses", {}).items()))))
             parts.append(s + (" " + " ".join(extra) if extra else ""))
     return ", ".join(parts) or "no writes"
 

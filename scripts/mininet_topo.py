@@ -334,6 +334,8 @@ def main():
     ap.add_argument("--detect-limit", type=float, default=5.0, help="scenario: new-leader deadline in s (5)")
     ap.add_argument("--artifacts", default="/tmp/bb-results", help="scenario: copy logs here ('' = off)")
     ap.add_argument("--json", help="scenario: write results as JSON to this file")
+    ap.add_argument("--rounds", type=int, default=8, help="scenario chaos: number of faults (8)")
+    ap.add_argument("--seed", type=int, default=None, help="scenario chaos: random seed (default time-based)")
     ap.add_argument("--allow-retakeover", action="store_true",
                     help="scenario cut-leader: accept that the healed old leader takes the leadership back")
     o = ap.parse_args()
@@ -375,6 +377,8 @@ def main():
             if bad:
                 ap.error("unknown scenario(s) %s; known: %s" % (bad, ", ".join(scenarios.ALL)))
             o.loss = o.loss_pct
+            if o.seed is None:
+                o.seed = int(time.time()) % 100000
             results = scenarios.run_scenarios(cluster, names, o)
             cluster.close()
             rc = scenarios.finish(results, o.json)
@@ -396,6 +400,12 @@ def main():
             rc = 0
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
+    except Exception as e:  # noqa: BLE001 - say what failed, then clean up
+        sys.stderr.write("mininet_topo.py: %s: %s\n" % (type(e).__name__, e))
+        if o.switch == "default":
+            sys.stderr.write("mininet_topo.py: Mininet's defaults need Open vSwitch (kernel datapath) and an "
+                             "OpenFlow controller (ovs-testcontroller); without them use --switch lxbr\n")
+        rc = 1
     finally:
         if cluster is not None:
             cluster.close()

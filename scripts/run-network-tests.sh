@@ -118,12 +118,21 @@ LEFT=$( { ip netns list | grep -E '^bbtest[0-9]' ; ip -o link show | grep -E 'bb
 echo
 echo "== verdicts"
 PASS=0; FAIL=0
-for f in "$RESULTS/netns.out" "$RESULTS/mininet.out"; do
+EXPECTED=$(if [ -n "$ONLY" ]; then tr ',' '\n' <<<"$ONLY"; else python3 "$HERE/scenarios.py" --list; fi | grep -c .)
+for backend in netns mininet; do
+    f="$RESULTS/$backend.out"
+    if [ "$backend" = netns ] && [ "$NETNS" = 0 ]; then continue; fi
+    if [ "$backend" = mininet ] && [ "$MININET" = 0 ]; then continue; fi
     [ -f "$f" ] || continue
+    got=0
     while read -r _ name verdict rest; do
         echo "$verdict $name ${rest}"
+        got=$((got + 1))
         if [ "$verdict" = PASS ]; then PASS=$((PASS + 1)); else FAIL=$((FAIL + 1)); fi
     done < <(grep '^RESULT ' "$f")
+    if [ "$got" -lt "$EXPECTED" ]; then
+        EXTRA_FAILS+=("$backend: only $got of $EXPECTED scenarios reported a result (see $f)")
+    fi
 done
 for e in "${EXTRA_FAILS[@]+"${EXTRA_FAILS[@]}"}"; do
     echo "FAIL $e"; FAIL=$((FAIL + 1))

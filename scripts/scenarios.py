@@ -21,6 +21,9 @@ Scenarios (each starts from a fresh cluster; every loop and wait is bounded):
   split        node-to-node partition (iptables) of a minority that still talks to
                itself and to the client: writes to it answer 503, the majority
                commits; heal and converge
+  chaos        --rounds random faults one at a time (cut, kill+restart, partition;
+               the leader half of the time) under 10% UDP loss while writes go on
+               through every node; then all agree on a leader and nothing is lost
 Each prints its timings: detection (fault -> a survivor names a new leader),
 agreement (-> all survivors agree), first commit (fault -> first acknowledged write
 sent after the fault), rejoin/recovery and convergence.
@@ -41,7 +44,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import check_consistency as cc  # noqa: E402
 
-ALL = ["steady", "cut-leader", "kill-leader", "loss", "minority", "split"]
+ALL = ["steady", "cut-leader", "kill-leader", "loss", "minority", "split", "chaos"]
 NET = "10.1.0"
 
 # Runs inside a node's namespace: POST or GET to a URL, print one JSON line.
@@ -334,8 +337,24 @@ def heal_disruption(r, h, t_heal):
         % (len(acked), len(bad), ", ".join(sorted(set(str(o.status) for o in bad))) or "-", worst))
 
 
+ARTIFACTS = {"dir": None}
+
+
+def save_history(h, bs=None):
+    d = ARTIFACTS["dir"]
+    if not d:
+        return
+    try:
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "history.json"), "w") as f:
+            json.dump({"run": h.run, "ops": [o.to_dict() for o in h.snapshot()], "boards": bs}, f)
+    except OSError as e:
+        say("    (could not save the history: %s)" % e)
+
+
 def final_check(r, h, c, converge_timeout=30.0):
     ok, bs, waited, reason = cc.wait_converged(c.urls, converge_timeout)
+    save_history(h, bs)
     r.t("converge_s", waited)
     if not ok:
         r.fail("boards not identical within %.0f s: %s" % (converge_timeout, reason))
@@ -610,6 +629,51 @@ def scn_split(c, r, o):
     final_check(r, h, c)
 
 
+def scn_chaos(c, r, o):
+    """Bounded random faults, one at a time, under light loss, while writes go on."""
+    import random as _random
+    rng = _random.Random(o.seed)
+    start_cluster(c, r)
+    h = cc.History()
+    c.loss("all", 10)
+    ws = [cc.Writer(h, url_of(i), "w%d" % i, node=i, max_count=5000, max_time=180, interval=0.05, timeout=5.0)
+          for i in range(1, c.n + 1)]
+    for w in ws:
+        w.start()
+    say("    seed %s, %d rounds, 10%% UDP loss, writes through all %d nodes" % (o.seed, o.rounds, c.n))
+    t0 = now()
+    for rnd in range(o.rounds):
+        leader, _ = cc.wait_leader(c.urls, timeout=5, agree="majority")
+        target = leader if (leader is not None and rng.random() < 0.5) else rng.randrange(1, c.n + 1)
+        action = rng.choice(["cut", "kill", "partition"])
+        say("    round %d: %s node %s%s" % (rnd + 1, action, target, " (leader)" if target == leader else ""))
+        if action == "cut":
+            c.cut(target)
+            time.sleep(rng.uniform(0.5, 2.0))
+            c.heal(target)
+        elif action == "kill":
+            c.kill(target)
+            time.sleep(rng.uniform(0.2, 1.5))
+            c.restart(target)
+        else:
+            others = [i for i in range(1, c.n + 1) if i != target]
+            side = [target] + rng.sample(others, (c.n - 1) // 2 - 1)
+            c.partition(side)
+            time.sleep(rng.uniform(0.5, 2.0))
+            c.unpartition()
+        time.sleep(rng.uniform(0.3, 1.5))
+    r.t("chaos_s", now() - t0)
+    c.loss("all", 0)
+    lead, waited = cc.wait_leader(c.urls, timeout=10, agree="all")
+    if lead is None:
+        r.fail("no leader agreed by all nodes within 10 s after the last fault: %s" % cc.leader_view(c.urls))
+    else:
+        say("    all nodes agree on leader %s %.2f s after the last fault" % (lead, waited))
+    time.sleep(1.0)
+    stop_writers(ws)
+    final_check(r, h, c)
+
+
 SCENARIOS = {
     "steady": scn_steady,
     "cut-leader": scn_cut_leader,
@@ -617,6 +681,7 @@ SCENARIOS = {
     "loss": scn_loss,
     "minority": scn_minority,
     "split": scn_split,
+    "chaos": scn_chaos,
 }
 
 
@@ -625,6 +690,7 @@ def run_scenarios(cluster, names, opts):
     results = []
     for name in names:
         r = Result(name, cluster.name)
+        ARTIFACTS["dir"] = os.path.join(opts.artifacts, cluster.name, name) if opts.artifacts else None
         say("=== %s/%s" % (cluster.name, name))
         t0 = now()
         try:
@@ -639,7 +705,8 @@ def run_scenarios(cluster, names, opts):
                 except Exception as e:  # noqa: BLE001
                     say("    (could not save logs: %s)" % e)
         timing = ", ".join("%s=%s" % (k, v) for k, v in r.timings.items())
-        say("RESULT %s/%s %s  [%s]" % (cluster.name, name, "PASS" if r.ok else "FAIL", timing))
+        say("RESULT %s/%s %s  [%s]%s" % (cluster.name, name, "PASS" if r.ok else "FAIL", timing,
+                                         "" if r.ok else "  -- " + r.problems[0][:300]))
         results.append(r)
     return results
 
@@ -653,6 +720,8 @@ def add_common_args(ap):
     ap.add_argument("--artifacts", default="/tmp/bb-results",
                     help="copy node logs here per scenario (default /tmp/bb-results; '' = off)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    ap.add_argument("--rounds", type=int, default=8, help="chaos: number of faults (8)")
+    ap.add_argument("--seed", type=int, default=None, help="chaos: random seed (default: time-based, printed)")
     ap.add_argument("--allow-retakeover", action="store_true",
                     help="cut-leader: accept that the healed old leader takes the leadership back "
                          "(bully) instead of following the new leader (default: that fails)")
@@ -681,6 +750,8 @@ def main(argv=None):
     ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
     add_common_args(ap)
     o = ap.parse_args(argv)
+    if o.seed is None:
+        o.seed = int(time.time()) % 100000
     if o.list:
         print("\n".join(ALL))
         return 0
@@ -700,6 +771,7 @@ def main(argv=None):
             cmd += ["--json", o.json]
         if o.allow_retakeover:
             cmd += ["--allow-retakeover"]
+        cmd += ["--rounds", str(o.rounds), "--seed", str(o.seed)]
         os.execv(cmd[0], cmd)
     c = NetnsCluster(o.nodes, o.artifacts)
     results = []
