@@ -365,6 +365,7 @@ def main():
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)  # also when started as a background job (SIGINT ignored)
     rc = 1
     try:
         net, root = build_net(o)

@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -773,6 +774,12 @@ def main(argv=None):
             cmd += ["--allow-retakeover"]
         cmd += ["--rounds", str(o.rounds), "--seed", str(o.seed)]
         os.execv(cmd[0], cmd)
+    def on_signal(_sig, _frame):
+        raise KeyboardInterrupt
+
+    # explicit handlers: a background job may have inherited SIGINT ignored
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     c = NetnsCluster(o.nodes, o.artifacts)
     results = []
     try:
