@@ -1,8 +1,10 @@
 //! The replicated state machine: the entries in their total order, and the
-//! record of which client requests are already in it. Every node applies the
-//! same commands in the same order and so holds the same `Board`.
+//! record of which client requests are already in it (with what they did, so
+//! a node that learns of its own request through a snapshot can still tell
+//! its client the id). Every node applies the same commands in the same order
+//! and so holds the same `Board`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +15,7 @@ use crate::wire::{NodeId, Op, Request};
 pub const MAX_ENTRIES: usize = 1_000_000;
 
 /// What applying one command did.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Added {
         id: u64,
@@ -43,24 +45,24 @@ pub struct Board {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 struct Session {
     boot: u32,
-    /// Every request numbered below this is finished.
+    /// Every request numbered below this is finished: its origin has its
+    /// answer or gave up on it.
     floor: u64,
-    /// Applied requests at or above `floor`.
-    applied: BTreeSet<u64>,
+    /// Applied requests at or above `floor`: what each did, and at which seq.
+    applied: BTreeMap<u64, (Outcome, u64)>,
 }
 
 impl Session {
     fn contains(&self, number: u64) -> bool {
-        number < self.floor || self.applied.contains(&number)
+        number < self.floor || self.applied.contains_key(&number)
     }
 
+    /// Forgets what the origin no longer waits for; memory stays bounded by
+    /// the requests it has in flight.
     fn raise_floor(&mut self, floor: u64) {
         if floor > self.floor {
             self.floor = floor;
             self.applied = self.applied.split_off(&floor);
-        }
-        while self.applied.remove(&self.floor) {
-            self.floor += 1;
         }
     }
 }
@@ -97,7 +99,17 @@ impl Board {
             .is_some_and(|s| s.boot == request.boot && s.contains(request.number))
     }
 
-    pub fn apply(&mut self, request: &Request) -> Outcome {
+    /// What an applied request did and at which seq, while its origin may
+    /// still ask.
+    pub fn outcome_of(&self, request: &Request) -> Option<&(Outcome, u64)> {
+        let session = self.sessions.get(&request.origin)?;
+        (session.boot == request.boot)
+            .then(|| session.applied.get(&request.number))
+            .flatten()
+    }
+
+    /// Applies a request committed at `seq`.
+    pub fn apply(&mut self, request: &Request, seq: u64) -> Outcome {
         let session = self.sessions.entry(request.origin).or_default();
         if session.boot != request.boot {
             // A new incarnation of the origin: the old one's requests are over.
@@ -110,9 +122,12 @@ impl Board {
         if session.contains(request.number) {
             return Outcome::Duplicate;
         }
-        session.applied.insert(request.number);
-        session.raise_floor(session.floor);
-        self.apply_op(&request.op)
+        let number = request.number;
+        let outcome = self.apply_op(&request.op);
+        if let Some(session) = self.sessions.get_mut(&request.origin) {
+            session.applied.insert(number, (outcome.clone(), seq));
+        }
+        outcome
     }
 
     fn apply_op(&mut self, op: &Op) -> Outcome {
@@ -172,8 +187,14 @@ mod tests {
     #[test]
     fn adds_get_increasing_ids_in_order() {
         let mut board = Board::new();
-        assert_eq!(board.apply(&req(1, 0, add("a"))), Outcome::Added { id: 1 });
-        assert_eq!(board.apply(&req(2, 0, add("b"))), Outcome::Added { id: 2 });
+        assert_eq!(
+            board.apply(&req(1, 0, add("a")), 1),
+            Outcome::Added { id: 1 }
+        );
+        assert_eq!(
+            board.apply(&req(2, 0, add("b")), 1),
+            Outcome::Added { id: 2 }
+        );
         let texts: Vec<_> = board.entries().collect();
         assert_eq!(texts, vec![(1, "a"), (2, "b")]);
     }
@@ -181,15 +202,18 @@ mod tests {
     #[test]
     fn modify_keeps_position_and_delete_removes() {
         let mut board = Board::new();
-        board.apply(&req(1, 0, add("a")));
-        board.apply(&req(1, 1, add("b")));
+        board.apply(&req(1, 0, add("a")), 1);
+        board.apply(&req(1, 1, add("b")), 1);
         let modify = Op::Modify {
             id: 1,
             text: "A".into(),
         };
-        assert_eq!(board.apply(&req(1, 2, modify)), Outcome::Modified { id: 1 });
         assert_eq!(
-            board.apply(&req(1, 3, Op::Delete { id: 2 })),
+            board.apply(&req(1, 2, modify), 1),
+            Outcome::Modified { id: 1 }
+        );
+        assert_eq!(
+            board.apply(&req(1, 3, Op::Delete { id: 2 }), 1),
             Outcome::Deleted { id: 2 }
         );
         assert_eq!(board.entries().collect::<Vec<_>>(), vec![(1, "A")]);
@@ -198,7 +222,7 @@ mod tests {
     #[test]
     fn unknown_ids_change_nothing() {
         let mut board = Board::new();
-        board.apply(&req(1, 0, add("a")));
+        board.apply(&req(1, 0, add("a")), 1);
         let before = board
             .entries()
             .map(|(i, t)| (i, t.to_owned()))
@@ -207,9 +231,12 @@ mod tests {
             id: 9,
             text: "x".into(),
         };
-        assert_eq!(board.apply(&req(1, 1, modify)), Outcome::NotFound { id: 9 });
         assert_eq!(
-            board.apply(&req(1, 2, Op::Delete { id: 9 })),
+            board.apply(&req(1, 1, modify), 1),
+            Outcome::NotFound { id: 9 }
+        );
+        assert_eq!(
+            board.apply(&req(1, 2, Op::Delete { id: 9 }), 1),
             Outcome::NotFound { id: 9 }
         );
         let after = board
@@ -223,9 +250,9 @@ mod tests {
     fn a_retransmitted_request_applies_once() {
         let mut board = Board::new();
         let r = req(3, 5, add("once"));
-        assert_eq!(board.apply(&r), Outcome::Added { id: 1 });
+        assert_eq!(board.apply(&r, 1), Outcome::Added { id: 1 });
         assert!(board.has_applied(&r));
-        assert_eq!(board.apply(&r), Outcome::Duplicate);
+        assert_eq!(board.apply(&r, 1), Outcome::Duplicate);
         assert_eq!(board.len(), 1);
     }
 
@@ -233,36 +260,51 @@ mod tests {
     fn finished_requests_are_forgotten_but_still_refused() {
         let mut board = Board::new();
         for n in 0..100 {
-            board.apply(&req(1, n, add("x")));
+            let mut r = req(1, n, add("x"));
+            r.finished_below = n.saturating_sub(2);
+            board.apply(&r, n + 1);
         }
         let session = &board.sessions[&1];
-        assert_eq!(session.floor, 100);
-        assert!(
-            session.applied.is_empty(),
-            "contiguous numbers fold into the floor"
+        assert_eq!(session.floor, 97);
+        assert_eq!(
+            session.applied.len(),
+            3,
+            "only what the origin may still ask about"
         );
+        assert!(board.has_applied(&req(1, 5, add("x"))), "finished: refused");
         // Request 120 was never applied, but its origin has since said that
         // everything below 150 is finished (applied or given up): refused.
         let mut late = req(1, 200, add("y"));
         late.finished_below = 150;
-        board.apply(&late);
+        board.apply(&late, 101);
         assert!(board.has_applied(&req(1, 120, add("z"))));
+    }
+
+    #[test]
+    fn outcomes_are_remembered_for_the_origin() {
+        let mut board = Board::new();
+        board.apply(&req(1, 0, add("a")), 7);
+        assert_eq!(
+            board.outcome_of(&req(1, 0, add("a"))),
+            Some(&(Outcome::Added { id: 1 }, 7))
+        );
+        assert_eq!(board.outcome_of(&req(1, 1, add("b"))), None);
     }
 
     #[test]
     fn a_new_incarnation_starts_a_new_session() {
         let mut board = Board::new();
-        board.apply(&req(1, 0, add("a")));
+        board.apply(&req(1, 0, add("a")), 1);
         let mut reborn = req(1, 0, add("b"));
         reborn.boot = 2;
-        assert_eq!(board.apply(&reborn), Outcome::Added { id: 2 });
+        assert_eq!(board.apply(&reborn, 1), Outcome::Added { id: 2 });
     }
 
     #[test]
     fn snapshot_round_trips_and_garbage_is_refused() {
         let mut board = Board::new();
-        board.apply(&req(1, 0, add("a")));
-        board.apply(&req(2, 0, add("ü")));
+        board.apply(&req(1, 0, add("a")), 1);
+        board.apply(&req(2, 0, add("ü")), 1);
         let bytes = board.encode();
         assert_eq!(Board::decode(&bytes), Some(board));
         assert_eq!(Board::decode(&bytes[..bytes.len() - 1]), None);

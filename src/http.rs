@@ -585,13 +585,14 @@ mod tests {
     fn board_json_is_in_total_order() {
         let mut board = Board::new();
         for (n, t) in ["one", "two \"quoted\""].iter().enumerate() {
-            board.apply(&crate::wire::Request {
+            let request = crate::wire::Request {
                 origin: 1,
                 boot: 1,
                 number: n as u64,
                 finished_below: 0,
                 op: Op::Add { text: (*t).into() },
-            });
+            };
+            board.apply(&request, n as u64 + 1);
         }
         assert_eq!(
             board_json(2, 5, &board),

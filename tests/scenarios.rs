@@ -54,6 +54,7 @@ stories! {
     isolated_leader => "isolated_leader.txt",
     concurrent_edits => "concurrent_edits.txt",
     even_cluster_half_rebooted => "even_cluster_half_rebooted.txt",
+    majority_loses_memory => "majority_loses_memory.txt",
 }
 
 /// Replays one story with one seed: BB_STORY=leader_crash.txt BB_SEED=4.

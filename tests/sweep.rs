@@ -59,6 +59,17 @@ fn larger_clusters_under_faults() {
     sweep(100_000, count(200) / 10, &plan);
 }
 
+/// Crashes may take out a majority's memory at once: safety then holds only
+/// for what a surviving member kept, but the cluster must still come back.
+#[test]
+fn majority_losses_still_recover() {
+    let plan = Plan {
+        allow_majority_loss: true,
+        ..Plan::default()
+    };
+    sweep(200_000, count(300) / 3, &plan);
+}
+
 /// Thousands of schedules: `cargo test --release --test sweep -- --ignored`.
 #[test]
 #[ignore]
@@ -71,7 +82,11 @@ fn replay() {
     let Some(seed) = std::env::var("BB_SEED").ok().and_then(|s| s.parse().ok()) else {
         return;
     };
-    if let Err(why) = chaos::run(seed, &Plan::default()) {
+    let plan = Plan {
+        allow_majority_loss: std::env::var_os("BB_MAJORITY").is_some(),
+        ..Plan::default()
+    };
+    if let Err(why) = chaos::run(seed, &plan) {
         panic!("{why}");
     }
 }

@@ -41,6 +41,7 @@ impl Node {
 
     pub(super) fn campaign(&mut self, now: Time) {
         self.counters.elections += 1;
+        self.last_campaign = Some(now);
         let silence = match self.leader_contact {
             Some(t) => format!("no leader heard for {} ms", now.since(t).as_millis()),
             None => "no leader known".to_owned(),

@@ -225,8 +225,13 @@ pub struct Node {
     leader_contact: Option<Time>,
     /// Last time a higher rank answered this node's election.
     higher_alive: Option<Time>,
+    /// Last time this node called an election.
+    last_campaign: Option<Time>,
     /// Last time this node acknowledged its leader, and what.
     last_ack: Option<(Time, u64)>,
+    /// This node's committed history differs from its leader's: possible
+    /// only after a majority lost its memory (see `replication`).
+    diverged: bool,
     log: Log,
     board: Board,
     commit: u64,
@@ -276,7 +281,9 @@ impl Node {
             highest_number: 0,
             leader_contact: None,
             higher_alive: None,
+            last_campaign: None,
             last_ack: None,
+            diverged: false,
             log: Log::default(),
             board: Board::new(),
             commit: 0,
@@ -403,10 +410,16 @@ impl Node {
     }
 
     pub fn role(&self) -> Role {
+        // Between two attempts of a node that keeps calling elections (it is
+        // cut off, or no majority answers) it is still a candidate to users.
+        let campaigning = self
+            .last_campaign
+            .is_some_and(|t| self.now.since(t) < self.cfg.timeout * 3);
         match (&self.duty, &self.memory) {
             (Duty::Leader(_), _) => Role::Leader,
             (_, Memory::Recovering(_)) => Role::Recovering,
             (Duty::Candidate(_) | Duty::Preparing(_), _) => Role::Candidate,
+            (Duty::Follower(f), _) if f.leader.is_none() && campaigning => Role::Candidate,
             (Duty::Follower(_), _) => Role::Follower,
         }
     }
@@ -772,7 +785,7 @@ impl Node {
             };
             if let wire::Command::Client(request) = &entry.command {
                 let request = request.clone();
-                let outcome = self.board.apply(&request);
+                let outcome = self.board.apply(&request, seq);
                 self.applied = seq;
                 self.on_applied(&request, outcome, seq);
             } else {

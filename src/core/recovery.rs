@@ -107,5 +107,6 @@ impl Node {
         self.applied = 0;
         self.verified = 0;
         self.snapshot = None;
+        self.pull = None;
     }
 }

@@ -416,6 +416,20 @@ impl Node {
         if !self.accept_leader(now, from, epoch, fresh) {
             return false;
         }
+        if self.diverged {
+            // Committed histories differ only once a majority lost its memory
+            // and the cluster restarted from what a minority kept (the honest
+            // limit), without this node. The leader's history is the one a
+            // majority now holds: take its board. (The simulator checks that
+            // this never happens while a majority keeps its memory.)
+            warn!(
+                "node {}: this node's board (seq {}) is not the history leader {from} holds \
+                 (a majority lost its memory earlier); replacing it with the leader's",
+                self.cfg.id, self.applied
+            );
+            self.forget_everything();
+            self.diverged = false;
+        }
         if self.log.holds(last) {
             self.verified = self.verified.max(last.seq);
             // Entries past the leader's end from an older epoch are not in its
@@ -452,12 +466,13 @@ impl Node {
                 Some(tag) if tag == entry.tag => continue,
                 Some(_) => {
                     if seq <= self.commit {
-                        // Log matching makes this impossible; refuse rather than
-                        // rewrite history if it ever happens.
+                        // Impossible while a majority keeps its memory (log
+                        // matching); refuse to rewrite history.
                         error!(
                             "node {}: refusing to overwrite committed seq {seq}",
                             self.cfg.id
                         );
+                        self.diverged = true;
                         return seq - 1;
                     }
                     self.log.truncate_after(seq - 1);

@@ -215,24 +215,23 @@ impl Node {
         }
     }
 
-    /// A snapshot may contain requests that were pending here: they are
-    /// applied, though their outcome is not known any more.
+    /// A snapshot may contain requests that were pending here: the board
+    /// remembers what they did, so their clients get the real answer.
     pub(super) fn answer_requests_in_snapshot(&mut self) {
-        let applied: Vec<u64> = self
+        let applied: Vec<(u64, Outcome, u64)> = self
             .requests
             .pending
             .iter()
-            .filter(|(n, p)| self.board.has_applied(&self.request(**n, &p.op)))
-            .map(|(n, _)| *n)
+            .filter_map(|(n, p)| {
+                let (outcome, seq) = self.board.outcome_of(&self.request(*n, &p.op))?;
+                Some((*n, outcome.clone(), *seq))
+            })
             .collect();
-        for number in applied {
+        for (number, outcome, seq) in applied {
             if let Some(p) = self.requests.pending.remove(&number) {
                 self.replies.push_back(Reply {
                     token: p.token,
-                    result: Ok(Done {
-                        outcome: Outcome::Duplicate,
-                        seq: self.applied,
-                    }),
+                    result: Ok(Done { outcome, seq }),
                 });
             }
         }

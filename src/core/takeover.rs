@@ -44,7 +44,11 @@ impl Node {
             leader: self.cfg.id,
             boot: self.boot,
         };
-        self.promise(epoch);
+        // No promise to itself yet: until enough members agree, a leader this
+        // node hears again (it was only cut off) wins it back at once,
+        // instead of being refused for an epoch that never started.
+        self.highest_number = number;
+        self.pull = None;
         let mut takeover = Takeover {
             epoch,
             deadline: now + self.cfg.timeout * 2,
@@ -107,7 +111,15 @@ impl Node {
             return;
         }
         self.highest_number = self.highest_number.max(epoch.number);
-        if epoch < self.promised {
+        // A takeover under way refuses lower epochs (so that two candidates
+        // do not both give way), but reports only what it really promised: a
+        // working leader asking again must not be unseated by an epoch that
+        // has not started.
+        let own = match &self.duty {
+            Duty::Preparing(t) => t.epoch,
+            _ => Epoch::default(),
+        };
+        if epoch < self.promised.max(own) {
             let promised = self.promised;
             self.send(
                 from,
@@ -309,6 +321,7 @@ impl Node {
             );
         }
         self.memory = Memory::Active;
+        self.promise(epoch);
         if fresh {
             if self.log.last().seq == 0 && with_state == 0 {
                 info!(

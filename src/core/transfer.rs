@@ -236,6 +236,10 @@ impl Node {
             return;
         }
         let caught_up = entries.is_empty();
+        if !self.log.holds(prev) && prev.seq <= self.commit {
+            // The peer's history differs below our commit point.
+            self.diverged = true;
+        }
         if self.log.holds(prev) {
             let end = self.store(prev, entries);
             if matches!(self.duty, Duty::Follower(_)) {

@@ -59,6 +59,7 @@ impl Default for Plan {
 
 /// Runs one schedule. `Err` carries the seed and every violation.
 pub fn run(seed: u64, plan: &Plan) -> Result<Outcome, String> {
+    super::trace_if_asked();
     let mut rng = SmallRng::seed_from_u64(seed ^ 0xc4a0_5eed);
     let n = *plan.sizes.choose(&mut rng).expect("at least one size");
     let mut sim = Sim::new(n, seed);
@@ -135,6 +136,7 @@ pub fn run(seed: u64, plan: &Plan) -> Result<Outcome, String> {
         ));
     }
     let probe = sim.add(members[0], "liveness probe");
+    out.writes += 1;
     let committed = |s: &Sim| matches!(s.result(probe), Some(Ok(_)));
     if !sim.run_until(LIVENESS_BOUND, committed) {
         return Err(report(
@@ -170,7 +172,7 @@ fn report(seed: u64, sim: &Sim, problems: &[String]) -> String {
         .map(|n| format!("{}:{}@{}", n.id(), n.role().name(), n.promised()))
         .collect();
     format!(
-        "seed {seed} (replay: BB_SEED={seed} cargo test --test sweep replay): {}\n  nodes: {}",
+        "seed {seed} (replay: BB_SEED={seed} [BB_MAJORITY=1] cargo test --test sweep replay): {}\n  nodes: {}",
         problems.join("; "),
         roles.join(" ")
     )

@@ -6,8 +6,8 @@
 //! While it runs it checks the protocol's promises after every event:
 //! - at most one node leads a given epoch;
 //! - committed entries agree: every node that committed seq `s` holds the
-//!   same entry there (until a majority has lost its memory at once, after
-//!   which the cluster may legitimately restart from less);
+//!   same entry there (until a majority has lost its memory at once: past
+//!   that honest limit only liveness and convergence are promised);
 //! - a memoryless node never counts: it never sends a `Promise` or an `Ack`
 //!   that counts, and it leads only after adopting a majority's state;
 //! - at the end ([`Sim::check_final`]): every acknowledged write is in every
@@ -62,6 +62,16 @@ struct InFlight {
     from: NodeId,
     to: NodeId,
     payload: Vec<u8>,
+}
+
+/// With `BB_TRACE` set, the nodes' logs go to stderr (for replaying a seed).
+pub fn trace_if_asked() {
+    if std::env::var_os("BB_TRACE").is_some() {
+        let config = simplelog::ConfigBuilder::new()
+            .set_time_level(log::LevelFilter::Off)
+            .build();
+        let _ = simplelog::WriteLogger::init(log::LevelFilter::Info, config, std::io::stderr());
+    }
 }
 
 pub struct Sim {
@@ -415,20 +425,16 @@ impl Sim {
     }
 
     fn check_node(&mut self, id: NodeId) {
-        let amnesiacs = self.amnesiacs();
-        if amnesiacs > self.amnesiac_peak {
-            self.amnesiac_peak = amnesiacs;
-            if self.majority_ever_lost() {
-                // History may legitimately restart: check agreement afresh.
-                self.committed.clear();
-                for c in self.checked.values_mut() {
-                    *c = 0;
-                }
-            }
-        }
+        self.amnesiac_peak = self.amnesiac_peak.max(self.amnesiacs());
         let Some(Some(node)) = self.nodes.get(&id) else {
             return;
         };
+        if self.majority_ever_lost() {
+            // Past the honest limit the cluster may restart its history from
+            // whatever a minority kept: only liveness and convergence are
+            // promised from here on (checked at the end of a run).
+            return;
+        }
         if let Some(epoch) = node.leading() {
             match self.leaders.insert(epoch, id) {
                 Some(other) if other != id => self.violations.push(format!(

@@ -15,11 +15,11 @@
 //!
 //! Steps: `cluster N`, `loss P`, `duplicate P`, `delay MIN MAX`, `run T`,
 //! `stabilize [T]`, `add NODE TEXT`, `adds NODE COUNT`, `modify NODE ID TEXT`,
-//! `delete NODE ID`, `await-acks [T]`, `crash NODE`, `restart NODE`,
+//! `delete NODE ID`, `await-acks [T]`, `crash NODE`, `restart NODE|all`,
 //! `isolate NODE`, `cut FROM TO`, `partition A,B|C,D,E`, `heal`,
 //! `expect leader [NODE|not NODE]`, `expect no-leader`, `expect converged [T]`,
 //! `expect board: TEXT, TEXT...`, `expect acked N`, `expect unavailable N`,
-//! `expect role NODE ROLE`, `check`. `NODE` is a number, `leader`, or `old`
+//! `expect role NODE ROLE`, `expect majority-lost`, `check`. `NODE` is a number, `leader`, or `old`
 //! (the last node crashed or isolated) or `follower` (the lowest live node that
 //! is neither). Times are like `300ms` or `2s`.
 
@@ -31,12 +31,7 @@ use crate::wire::{NodeId, Op};
 
 /// Runs a script with one seed. On failure: the line, the seed and why.
 pub fn run(script: &str, seed: u64) -> Result<Sim, String> {
-    if std::env::var_os("BB_TRACE").is_some() {
-        let config = simplelog::ConfigBuilder::new()
-            .set_time_level(log::LevelFilter::Off)
-            .build();
-        let _ = simplelog::WriteLogger::init(log::LevelFilter::Debug, config, std::io::stderr());
-    }
+    super::trace_if_asked();
     let mut story = Story {
         sim: None,
         seed,
@@ -133,6 +128,19 @@ impl Story {
                 let node = self.node(node)?;
                 self.old = Some(node);
                 self.sim()?.crash(node);
+            }
+            ["restart", "all"] => {
+                let sim = self.sim()?;
+                for id in sim.members() {
+                    if !sim.is_up(id) {
+                        sim.restart(id);
+                    }
+                }
+            }
+            ["expect", "majority-lost"] => {
+                if !self.sim()?.majority_ever_lost() {
+                    return Err("a majority never lost its memory at once".into());
+                }
             }
             ["restart", node] => {
                 let node = self.node(node)?;
