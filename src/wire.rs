@@ -95,18 +95,22 @@ pub enum Message {
     // -- bully election (the sender's rank is in the envelope)
     Election,
     Alive,
-    // -- takeover
+    // -- takeover (a `trial` round first asks who *would* promise, changing
+    //    nothing, so that a candidate that cannot win disturbs no one)
     Prepare {
         epoch: Epoch,
+        trial: bool,
     },
     Promise {
         epoch: Epoch,
         last: LogPos,
         commit: u64,
+        trial: bool,
     },
     /// The answer of a node that has lost its memory.
     NoState {
         epoch: Epoch,
+        trial: bool,
     },
     /// "I am not in `epoch`": `promised` above it means the sender is stale;
     /// below it means this node missed the Prepare.
@@ -373,13 +377,14 @@ mod tests {
         vec![
             Message::Election,
             Message::Alive,
-            Message::Prepare { epoch },
+            Message::Prepare { epoch, trial: true },
             Message::Promise {
                 epoch,
                 last,
                 commit: 40,
+                trial: false,
             },
-            Message::NoState { epoch },
+            Message::NoState { epoch, trial: true },
             Message::Reject {
                 epoch,
                 promised: epoch,

@@ -55,6 +55,7 @@ stories! {
     concurrent_edits => "concurrent_edits.txt",
     even_cluster_half_rebooted => "even_cluster_half_rebooted.txt",
     majority_loses_memory => "majority_loses_memory.txt",
+    minority_partition_heals => "minority_partition_heals.txt",
 }
 
 /// Replays one story with one seed: BB_STORY=leader_crash.txt BB_SEED=4.

@@ -593,13 +593,11 @@ impl Node {
         match envelope.message {
             Message::Election => self.on_election(now, from, rank),
             Message::Alive => self.on_alive(now, from),
-            Message::Prepare { epoch } => self.on_prepare(now, from, epoch),
+            Message::Prepare { epoch, trial } => self.on_prepare(now, from, epoch, trial),
             Message::Promise {
-                epoch,
-                last,
-                commit,
-            } => self.on_promise(now, from, epoch, last, commit),
-            Message::NoState { epoch } => self.on_no_state(now, from, epoch),
+                epoch, last, trial, ..
+            } => self.on_promise(now, from, epoch, last, trial),
+            Message::NoState { epoch, trial } => self.on_no_state(now, from, epoch, trial),
             Message::Reject {
                 epoch,
                 promised,

@@ -1,5 +1,9 @@
 //! Taking over: the election winner picks a new epoch, asks every member to
-//! promise it, and starts leading once enough members with state have. Each
+//! promise it, and starts leading once enough members with state have. A
+//! trial round comes first (Raft's pre-vote): members say whether they
+//! *would* promise, changing nothing, and the real round follows only if
+//! enough would. A candidate cut off in a minority thus never raises anyone's
+//! promise, and cannot unseat the leader the majority chose once it heals. Each
 //! promise carries the promiser's log position; the new leader adopts the
 //! most up-to-date log among them (pulling what it lacks), so every entry a
 //! majority ever stored survives the change of leader.
@@ -24,6 +28,8 @@ use crate::wire::{Epoch, LogPos, Message, NodeId};
 
 pub(super) struct Takeover {
     pub(super) epoch: Epoch,
+    /// Still asking who would promise (nothing is promised yet).
+    trial: bool,
     /// Give up (and wait for someone else) after this.
     deadline: Time,
     /// Members with state that promised, with their log positions.
@@ -51,6 +57,7 @@ impl Node {
         self.pull = None;
         let mut takeover = Takeover {
             epoch,
+            trial: true,
             deadline: now + self.cfg.timeout * 2,
             promises: BTreeMap::new(),
             no_state: BTreeSet::new(),
@@ -70,7 +77,7 @@ impl Node {
             self.cfg.id
         );
         self.duty = Duty::Preparing(takeover);
-        self.broadcast(Message::Prepare { epoch });
+        self.broadcast(Message::Prepare { epoch, trial: true });
         self.decide(now);
     }
 
@@ -89,7 +96,7 @@ impl Node {
             return;
         }
         if t.fetching.is_none() {
-            let epoch = t.epoch;
+            let (epoch, trial) = (t.epoch, t.trial);
             let silent: Vec<NodeId> = self
                 .peers
                 .keys()
@@ -97,15 +104,16 @@ impl Node {
                 .copied()
                 .collect();
             for id in silent {
-                self.send(id, Message::Prepare { epoch });
+                self.send(id, Message::Prepare { epoch, trial });
             }
             self.decide(now);
         }
     }
 
-    /// A node that promised an epoch has not yet decided whether it keeps its
-    /// promise towards whoever else asks: see `sticky`.
-    pub(super) fn on_prepare(&mut self, now: Time, from: NodeId, epoch: Epoch) {
+    /// Answers a Prepare: refuses an epoch below its promise (or below its own
+    /// takeover), refuses while it still follows a working leader (`sticky`),
+    /// and otherwise promises -- or, in a trial round, says it would.
+    pub(super) fn on_prepare(&mut self, now: Time, from: NodeId, epoch: Epoch, trial: bool) {
         if epoch.leader != from {
             self.counters.drop_one("spoofed");
             return;
@@ -144,21 +152,24 @@ impl Node {
                 );
                 return;
             }
-            self.promise(epoch);
-            self.leader_contact = Some(now);
-            let deadline = now + self.cfg.timeout * 2 + self.jitter();
-            self.duty = Duty::Follower(super::Following {
-                leader: None,
-                deadline,
-            });
+            if !trial {
+                self.promise(epoch);
+                self.leader_contact = Some(now);
+                let deadline = now + self.cfg.timeout * 2 + self.jitter();
+                self.duty = Duty::Follower(super::Following {
+                    leader: None,
+                    deadline,
+                });
+            }
         }
         let answer = match self.memory {
             Memory::Active => Message::Promise {
                 epoch,
                 last: self.log.last(),
                 commit: self.commit,
+                trial,
             },
-            Memory::Recovering(_) => Message::NoState { epoch },
+            Memory::Recovering(_) => Message::NoState { epoch, trial },
         };
         self.send(from, answer);
     }
@@ -180,10 +191,10 @@ impl Node {
         from: NodeId,
         epoch: Epoch,
         last: LogPos,
-        _commit: u64,
+        trial: bool,
     ) {
         if let Duty::Preparing(t) = &mut self.duty {
-            if t.epoch == epoch && t.fetching.is_none() {
+            if t.epoch == epoch && t.trial == trial && t.fetching.is_none() {
                 t.promises.insert(from, last);
                 t.no_state.remove(&from);
                 self.decide(now);
@@ -191,9 +202,9 @@ impl Node {
         }
     }
 
-    pub(super) fn on_no_state(&mut self, now: Time, from: NodeId, epoch: Epoch) {
+    pub(super) fn on_no_state(&mut self, now: Time, from: NodeId, epoch: Epoch, trial: bool) {
         if let Duty::Preparing(t) = &mut self.duty {
-            if t.epoch == epoch && t.fetching.is_none() {
+            if t.epoch == epoch && t.trial == trial && t.fetching.is_none() {
                 t.promises.remove(&from);
                 t.no_state.insert(from);
                 self.decide(now);
@@ -233,7 +244,13 @@ impl Node {
                     self.wait_for_leader(now);
                 } else if !leader_alive {
                     // It missed the Prepare (it was cut off or rebooted): ask again.
-                    self.send(from, Message::Prepare { epoch });
+                    self.send(
+                        from,
+                        Message::Prepare {
+                            epoch,
+                            trial: false,
+                        },
+                    );
                 }
             }
             _ => {}
@@ -252,6 +269,21 @@ impl Node {
             return;
         };
         if t.fetching.is_some() {
+            return;
+        }
+        if t.trial {
+            // Enough would promise: now ask for real.
+            if t.promises.len() >= enough || t.no_state.len() >= majority {
+                t.trial = false;
+                t.promises.retain(|id, _| *id == me);
+                t.no_state.retain(|id| *id == me);
+                let epoch = t.epoch;
+                self.broadcast(Message::Prepare {
+                    epoch,
+                    trial: false,
+                });
+                self.decide(now);
+            }
             return;
         }
         let fresh = if t.promises.len() >= enough {

@@ -16,7 +16,8 @@
 //! Steps: `cluster N`, `loss P`, `duplicate P`, `delay MIN MAX`, `run T`,
 //! `stabilize [T]`, `add NODE TEXT`, `adds NODE COUNT`, `modify NODE ID TEXT`,
 //! `delete NODE ID`, `await-acks [T]`, `crash NODE`, `restart NODE|all`,
-//! `isolate NODE`, `cut FROM TO`, `partition A,B|C,D,E`, `heal`,
+//! `isolate NODE`, `split-off NODE...` (those nodes together, cut from the
+//! rest), `cut FROM TO`, `partition A,B|C,D,E`, `heal`,
 //! `expect leader [NODE|not NODE]`, `expect no-leader`, `expect converged [T]`,
 //! `expect board: TEXT, TEXT...`, `expect acked N`, `expect unavailable N`,
 //! `expect role NODE ROLE`, `expect majority-lost`, `check`. `NODE` is a number, `leader`, or `old`
@@ -166,6 +167,20 @@ impl Story {
                     .collect::<Result<Vec<_>, _>>()?;
                 let refs: Vec<&[NodeId]> = groups.iter().map(Vec::as_slice).collect();
                 self.sim()?.partition(&refs);
+            }
+            ["split-off", group @ ..] => {
+                let group = group
+                    .iter()
+                    .map(|n| self.node(n))
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.old = group.first().copied();
+                let sim = self.sim()?;
+                let rest: Vec<NodeId> = sim
+                    .members()
+                    .into_iter()
+                    .filter(|m| !group.contains(m))
+                    .collect();
+                sim.partition(&[&group, &rest]);
             }
             ["heal"] => self.sim()?.heal(),
             ["expect", "leader"] => {
