@@ -21,6 +21,7 @@ USAGE:
   blackboard node --id N --servers ADDR1,ADDR2,...  [options]
   blackboard cluster [--nodes 5] [options]
   blackboard sim [--nodes 3,5,9,15] [--seeds 20]
+  blackboard bench [--nodes 3] [--clients 16] [--seconds 5] [--failovers 5] [--quick] [--json]
   blackboard --version | --help
 
 NODE:
@@ -51,6 +52,13 @@ SIM (message costs from the deterministic simulator):
   --nodes LIST            cluster sizes to measure (3,5,9,15)
   --seeds N               runs per size (20)
 
+BENCH (real processes on 127.0.0.1; the clients share the machine):
+  --nodes N, --clients C  cluster size (3) and concurrent keep-alive clients (16)
+  --seconds S             length of the throughput run (5)
+  --failovers R           leader kills to time (5)
+  --quick                 small runs of everything (a smoke test)
+  --json                  results as JSON
+
 HTTP:
   GET  /                         the board page
   GET  /board[?since=SEQ]        the board as JSON (long-poll with since)
@@ -76,6 +84,7 @@ pub enum Command {
     Node(Options, log::LevelFilter),
     Cluster(ClusterOptions),
     Sim { sizes: Vec<u16>, seeds: u64 },
+    Bench(crate::bench::BenchOptions),
 }
 
 #[derive(Debug, Clone)]
@@ -101,6 +110,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "node" => parse_node(rest),
         "cluster" => parse_cluster(rest),
         "sim" => parse_sim(rest),
+        "bench" => parse_bench(rest),
         other => Err(format!("unknown command `{other}`")),
     }
 }
@@ -315,6 +325,36 @@ fn parse_cluster(args: &[String]) -> Result<Command, String> {
         http_base,
         udp_base,
         node_args,
+    }))
+}
+
+/// `--flag` switches among `--flag value` pairs.
+fn switches(args: &[String], names: &[&str]) -> (Vec<String>, Vec<String>) {
+    args.iter()
+        .cloned()
+        .partition(|a| names.contains(&a.as_str()))
+}
+
+fn parse_bench(args: &[String]) -> Result<Command, String> {
+    let (flags, rest) = switches(args, &["--quick", "--json"]);
+    let p = pairs(&rest, &["--nodes", "--clients", "--seconds", "--failovers"])?;
+    let nodes: u16 = number("--nodes", get(&p, "--nodes").unwrap_or("3"))?;
+    let clients: usize = number("--clients", get(&p, "--clients").unwrap_or("16"))?;
+    let seconds: u64 = number("--seconds", get(&p, "--seconds").unwrap_or("5"))?;
+    let failovers: usize = number("--failovers", get(&p, "--failovers").unwrap_or("5"))?;
+    if !(2..=25).contains(&nodes) || !(1..=256).contains(&clients) || seconds == 0 || failovers == 0
+    {
+        return Err(
+            "bench wants 2..25 nodes, 1..256 clients, and at least 1 second and 1 failover".into(),
+        );
+    }
+    Ok(Command::Bench(crate::bench::BenchOptions {
+        nodes,
+        clients,
+        seconds,
+        failovers,
+        quick: flags.iter().any(|f| f == "--quick"),
+        json: flags.iter().any(|f| f == "--json"),
     }))
 }
 

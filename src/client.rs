@@ -88,9 +88,10 @@ impl Client {
             head.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
         }
         head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-        let stream = conn.get_mut();
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body.as_bytes())?;
+        // One write for the whole request: two small segments can wait on
+        // each other's acknowledgement.
+        head.push_str(body);
+        conn.get_mut().write_all(head.as_bytes())?;
         let response = read_response(conn);
         if response.is_err() {
             self.conn = None;

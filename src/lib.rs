@@ -9,9 +9,11 @@
 //! - [`sim`]: a deterministic network of cores for tests and measurements;
 //! - [`http`], [`json`]: the HTTP front end's routes, forms and answers;
 //! - [`node`]: the driver, one mio event loop around a core;
-//! - [`cluster`]: the local launcher; [`cli`]: command-line parsing;
+//! - [`cluster`]: local node processes and the launcher; [`cli`]: command
+//!   line; [`bench`]: the benchmark;
 //! - [`client`]: a minimal HTTP client for the launcher, tests and benchmarks.
 
+pub mod bench;
 pub mod board;
 pub mod cli;
 pub mod client;

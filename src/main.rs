@@ -29,6 +29,7 @@ fn main() -> ExitCode {
             blackboard::node::run(options)
         }
         Command::Cluster(options) => blackboard::cluster::run(&options),
+        Command::Bench(options) => blackboard::bench::run(&options),
         Command::Sim { sizes, seeds } => {
             blackboard::sim::costs::print(&sizes, seeds);
             Ok(())

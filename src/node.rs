@@ -5,19 +5,21 @@
 //!
 //! tiny_http hazards kept off the loop and away from the process:
 //! - `respond()` blocks until the client sent its whole declared body: each
-//!   request has its own thread, so a slow client stalls only itself;
+//!   request has a thread of its own (from a pool that grows on demand and
+//!   reuses idle threads), so a slow client stalls only itself;
 //! - dropping a request whose declared body was not read allocates all of it:
 //!   bodies over [`MAX_BODY`] are refused through `upgrade` and the request is
 //!   leaked, never dropped (counted in `/metrics`);
 //! - an accept error ends tiny_http's accept thread: the server is rebuilt.
 
+use std::collections::VecDeque;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{ErrorKind, Read};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -88,8 +90,8 @@ pub fn run(opts: Options) -> Result<(), String> {
         .map(|(_, a)| *a)
         .ok_or_else(|| format!("node {} is not in the peer list", opts.id))?;
     let mut udp = UdpSocket::bind(own).map_err(|e| format!("cannot bind UDP {own}: {e}"))?;
-    let server = tiny_http::Server::http(opts.http)
-        .map_err(|e| format!("cannot listen for HTTP on {}: {e}", opts.http))?;
+    let server =
+        listen(opts.http).map_err(|e| format!("cannot listen for HTTP on {}: {e}", opts.http))?;
 
     let mut poll = Poll::new().map_err(|e| format!("cannot create the event loop: {e}"))?;
     poll.registry()
@@ -380,6 +382,7 @@ fn accept_loop(
     stats: Arc<HttpStats>,
 ) {
     let opts = Arc::new(opts);
+    let workers = Workers::default();
     loop {
         match server.recv() {
             Ok(request) => {
@@ -390,13 +393,9 @@ fn accept_loop(
                     Arc::clone(&stats),
                     Arc::clone(&opts),
                 );
-                let spawned = thread::Builder::new()
-                    .name("http".into())
-                    .stack_size(256 * 1024)
-                    .spawn(move || serve(request, &opts, &jobs, &waker, &stats));
-                if let Err(e) = spawned {
-                    warn!("cannot start a thread for an HTTP request: {e}");
-                }
+                workers.run(Box::new(move || {
+                    serve(request, &opts, &jobs, &waker, &stats)
+                }));
             }
             Err(e) => {
                 // tiny_http's accept thread has ended (e.g. out of file
@@ -409,11 +408,109 @@ fn accept_loop(
     }
 }
 
+/// Threads for HTTP requests: an idle one takes the next request, a new one
+/// starts when none is idle (up to a bound), and idle ones end after a while.
+/// Every request still has a thread of its own while it runs.
+#[derive(Clone, Default)]
+struct Workers {
+    shared: Arc<(Mutex<Queue>, Condvar)>,
+}
+
+type Task = Box<dyn FnOnce() + Send>;
+
+#[derive(Default)]
+struct Queue {
+    tasks: VecDeque<Task>,
+    idle: usize,
+    threads: usize,
+}
+
+/// Requests served at once; beyond this they queue.
+const MAX_WORKERS: usize = 1024;
+const WORKER_IDLE: Duration = Duration::from_secs(10);
+
+impl Workers {
+    fn run(&self, task: Task) {
+        let (lock, ready) = &*self.shared;
+        let Ok(mut q) = lock.lock() else { return };
+        q.tasks.push_back(task);
+        if q.idle > 0 {
+            ready.notify_one();
+            return;
+        }
+        if q.threads < MAX_WORKERS {
+            q.threads += 1;
+            let me = self.clone();
+            let spawned = thread::Builder::new()
+                .name("http".into())
+                .stack_size(256 * 1024)
+                .spawn(move || me.work());
+            if let Err(e) = spawned {
+                q.threads -= 1;
+                warn!("cannot start an HTTP thread ({e}); the request waits for a free one");
+            }
+        } else {
+            warn!("{MAX_WORKERS} HTTP requests in progress; new ones wait");
+        }
+    }
+
+    fn work(&self) {
+        let (lock, ready) = &*self.shared;
+        loop {
+            let task = {
+                let Ok(mut q) = lock.lock() else { return };
+                loop {
+                    if let Some(task) = q.tasks.pop_front() {
+                        break task;
+                    }
+                    q.idle += 1;
+                    let (guard, waited) = match ready.wait_timeout(q, WORKER_IDLE) {
+                        Ok(r) => r,
+                        Err(_) => return,
+                    };
+                    q = guard;
+                    q.idle -= 1;
+                    if waited.timed_out() && q.tasks.is_empty() {
+                        q.threads -= 1;
+                        return;
+                    }
+                }
+            };
+            task();
+        }
+    }
+}
+
+/// An HTTP server whose connections do without Nagle's algorithm: Linux
+/// hands the listener's TCP_NODELAY down to every accepted socket.
+fn listen(addr: SocketAddr) -> std::io::Result<tiny_http::Server> {
+    use std::os::fd::AsRawFd;
+    let listener = std::net::TcpListener::bind(addr)?;
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket descriptor and a c_int option of the right size.
+    let rc = unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        warn!(
+            "cannot set TCP_NODELAY on {addr}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)
+}
+
 fn rebind(addr: SocketAddr) -> tiny_http::Server {
     let mut pause = Duration::from_millis(50);
     loop {
         thread::sleep(pause);
-        match tiny_http::Server::http(addr) {
+        match listen(addr) {
             Ok(server) => return server,
             Err(e) => {
                 warn!("cannot listen for HTTP on {addr} again yet: {e}");

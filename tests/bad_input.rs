@@ -155,3 +155,30 @@ fn exit_codes_follow_the_contract() {
     let version = Command::new(bin()).arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&version.stdout).contains("wire protocol"));
 }
+
+#[test]
+fn a_node_of_another_wire_version_is_refused_and_named() {
+    let cluster = TestCluster::start("wire-version", 3, 21900);
+    cluster.wait_leader(Duration::from_secs(5));
+    // A datagram from member 2's address, as a future version would send it.
+    let impostor_addr = "127.0.0.1:21902";
+    let target = "127.0.0.1:21901";
+    let mut cluster = cluster;
+    cluster.kill(2);
+    let sock = UdpSocket::bind(impostor_addr).unwrap();
+    for _ in 0..3 {
+        sock.send_to(b"BB\x63whatever comes next", target).unwrap();
+    }
+    let node = cluster.node(1);
+    assert!(wait_until(Duration::from_secs(3), || node
+        .status()
+        .is_some_and(
+            |s| s["counters"]["dropped"]["version"].as_u64() >= Some(3)
+        )));
+    let log = std::fs::read_to_string(node.log_path()).unwrap();
+    let lines = log
+        .lines()
+        .filter(|l| l.contains("wire protocol 99"))
+        .count();
+    assert_eq!(lines, 1, "named once, not once per datagram:\n{log}");
+}

@@ -248,6 +248,8 @@ pub struct Node {
     out: VecDeque<Transmit>,
     replies: VecDeque<Reply>,
     counters: Counters,
+    /// (peer, wire version) pairs already reported as incompatible.
+    version_warned: std::collections::BTreeSet<(NodeId, u8)>,
 }
 
 impl Node {
@@ -299,6 +301,7 @@ impl Node {
             out: VecDeque::new(),
             replies: VecDeque::new(),
             counters: Counters::default(),
+            version_warned: Default::default(),
             cfg,
         };
         node.wait_for_leader(now);
@@ -317,6 +320,18 @@ impl Node {
         let envelope = match wire::decode(datagram) {
             Ok(envelope) => envelope,
             Err(err) => {
+                if let wire::DecodeError::Version(theirs) = err {
+                    // An operator mixed two builds: say so once per peer and
+                    // version, not once per datagram.
+                    if self.version_warned.insert((from, theirs)) {
+                        log::warn!(
+                            "node {}: refusing datagrams from node {from}: it speaks wire \
+                             protocol {theirs}, this node speaks {} (run the same version everywhere)",
+                            self.cfg.id,
+                            wire::WIRE_VERSION
+                        );
+                    }
+                }
                 debug!(
                     "node {}: dropped datagram from {from}: {err:?}",
                     self.cfg.id
@@ -456,6 +471,30 @@ impl Node {
             .enumerate()
             .map(move |(i, e)| (base + 1 + i as u64, e))
             .take_while(|(seq, _)| *seq <= self.commit)
+    }
+
+    /// One line of internal state, for failure reports.
+    pub fn describe(&self) -> String {
+        let recovery = match &self.memory {
+            Memory::Active => String::new(),
+            Memory::Recovering(r) => format!(" {r:?}"),
+        };
+        format!(
+            "{}:{}@{} leader {:?} log {}..{}@{} commit {} applied {} verified {} pulling {:?}{}{}",
+            self.cfg.id,
+            self.role().name(),
+            self.promised,
+            self.leader(),
+            self.log.base().seq,
+            self.log.last().seq,
+            self.log.last().tag,
+            self.commit,
+            self.applied,
+            self.verified,
+            self.pull.as_ref().map(|p| p.describe()),
+            recovery,
+            if self.diverged { " DIVERGED" } else { "" }
+        )
     }
 
     pub fn log_len(&self) -> usize {
@@ -711,6 +750,14 @@ impl Node {
         }
     }
 
+    /// When silence from the leader becomes suspicion: between one heartbeat
+    /// short of the timeout and the timeout itself, drawn anew each time so
+    /// that the nodes do not all call elections at once.
+    fn suspicion(&mut self, now: Time) -> Time {
+        let early = self.jitter();
+        now + self.cfg.timeout.saturating_sub(early)
+    }
+
     fn jitter(&mut self) -> Duration {
         let max = u64::try_from(self.cfg.heartbeat.as_micros()).unwrap_or(u64::MAX);
         Duration::from_micros(self.rng.gen_range(0..=max))
@@ -723,7 +770,7 @@ impl Node {
 
     /// Becomes a follower with no known leader, suspecting none for a timeout.
     fn wait_for_leader(&mut self, now: Time) {
-        let deadline = now + self.cfg.timeout + self.jitter();
+        let deadline = self.suspicion(now);
         self.duty = Duty::Follower(Following {
             leader: None,
             deadline,

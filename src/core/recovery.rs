@@ -23,13 +23,17 @@ use crate::board::Board;
 use crate::log::Log;
 use crate::wire::{Epoch, Message, NodeId};
 
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub(super) struct Recovery {
     /// Promised epochs reported since this boot, and whether the reporter
     /// was active (had state).
     reports: BTreeMap<NodeId, (Epoch, bool)>,
     /// Set once enough active members reported.
     fence: Option<Epoch>,
+    /// The commit index the leader it follows had when it started following
+    /// (with that leader's epoch): holding up to it, the node holds every
+    /// committed write it may have acknowledged before it lost its memory.
+    target: Option<(Epoch, u64)>,
 }
 
 impl Recovery {
@@ -86,8 +90,34 @@ impl Node {
         }
     }
 
+    /// Notes the leader's commit index while recovering; finishes recovery
+    /// once this node holds that far.
+    pub(super) fn recovery_progress(&mut self, leader_commit: Option<u64>) {
+        let verified = self.verified.min(self.log.last().seq);
+        let epoch = self.promised;
+        let Memory::Recovering(r) = &mut self.memory else {
+            return;
+        };
+        if let Some(c) = leader_commit {
+            // Any leader's commit index since the reboot will do; a newer
+            // leader's history replaces an older one's.
+            if r.target.is_none_or(|(e, _)| e != epoch) {
+                r.target = Some((epoch, c));
+            }
+        }
+        let leader = match &self.duty {
+            super::Duty::Follower(f) => f.leader,
+            _ => None,
+        };
+        if let (Some((e, target)), Some(leader)) = (r.target, leader) {
+            if e == epoch && verified >= target {
+                self.finish_recovery(leader);
+            }
+        }
+    }
+
     /// Holds every entry the leader had committed: counts as a copy again.
-    pub(super) fn finish_recovery(&mut self, leader: NodeId) {
+    fn finish_recovery(&mut self, leader: NodeId) {
         if self.is_recovering() {
             self.memory = Memory::Active;
             info!(

@@ -363,7 +363,7 @@ impl Node {
                 return false;
             }
         }
-        let deadline = now + self.cfg.timeout + self.jitter();
+        let deadline = self.suspicion(now);
         let newly = !matches!(&self.duty, Duty::Follower(f) if f.leader == Some(from));
         self.duty = Duty::Follower(Following {
             leader: Some(from),
@@ -401,6 +401,7 @@ impl Node {
             self.start_pull(now, from, epoch);
         }
         self.learn_commit(commit);
+        self.recovery_progress(Some(commit));
         self.ack_due = true;
     }
 
@@ -444,9 +445,7 @@ impl Node {
             self.start_pull(now, from, epoch);
         }
         self.learn_commit(commit);
-        if self.is_recovering() && self.verified >= commit && self.log.holds(last) {
-            self.finish_recovery(from);
-        }
+        self.recovery_progress(Some(commit));
         // Ack when there is news, and often enough for the leader to know
         // this node is alive; a commit notice right after an ack needs none.
         let stale = self

@@ -41,6 +41,22 @@ pub(super) struct SnapshotCache {
     used_at: Time,
 }
 
+impl Pulling {
+    pub(super) fn describe(&self) -> String {
+        format!(
+            "from {} in {}{}",
+            self.from,
+            self.epoch,
+            self.assembly.as_ref().map_or(String::new(), |a| format!(
+                " snapshot {}/{} at {}",
+                a.data.len(),
+                a.total,
+                a.at.seq
+            ))
+        )
+    }
+}
+
 impl Node {
     pub(super) fn start_pull(&mut self, now: Time, from: NodeId, epoch: Epoch) {
         if self
@@ -248,6 +264,7 @@ impl Node {
             self.ack_due = true;
         }
         self.fetch_progress(now);
+        self.recovery_progress(None);
         if caught_up {
             self.pull = None;
         } else if end_of_batch {
@@ -302,6 +319,7 @@ impl Node {
                 .expect("assembly is present: checked above");
             self.install_snapshot(a.at, &a.data);
             self.fetch_progress(now);
+            self.recovery_progress(None);
             self.ask(now);
         } else if end_of_batch {
             self.ask(now);

@@ -167,14 +167,14 @@ pub fn run(seed: u64, plan: &Plan) -> Result<Outcome, String> {
 }
 
 fn report(seed: u64, sim: &Sim, problems: &[String]) -> String {
-    let roles: Vec<String> = sim
+    let nodes: Vec<String> = sim
         .live()
-        .map(|n| format!("{}:{}@{}", n.id(), n.role().name(), n.promised()))
+        .map(|n| format!("\n  {}", n.describe()))
         .collect();
     format!(
-        "seed {seed} (replay: BB_SEED={seed} [BB_MAJORITY=1] cargo test --test sweep replay): {}\n  nodes: {}",
+        "seed {seed} (replay: BB_SEED={seed} [BB_MAJORITY=1] cargo test --test sweep replay): {}{}",
         problems.join("; "),
-        roles.join(" ")
+        nodes.concat()
     )
 }
 

@@ -82,9 +82,11 @@ pub fn writes(n: u16, seed: u64) -> Option<WriteCost> {
         cluster: 7,
     };
     let mut sim = Sim::with_config(config, seed);
-    if !sim.run_until(Duration::from_secs(300), Sim::settled) {
+    if !sim.run_until(Duration::from_secs(300), |s| s.settled() && s.converged()) {
         return None;
     }
+    // Let the last acks of the start-up land before counting.
+    sim.run_for(Duration::from_millis(100));
     let leader = sim.leader()?;
     let follower: NodeId = sim.members().into_iter().find(|&m| m != leader)?;
     let per_write = |sim: &mut Sim, at: &dyn Fn(usize) -> NodeId, count: usize, together: bool| {

@@ -64,13 +64,18 @@ struct InFlight {
     payload: Vec<u8>,
 }
 
-/// With `BB_TRACE` set, the nodes' logs go to stderr (for replaying a seed).
+/// With `BB_TRACE` set (to `debug` for more), the nodes' logs go to stderr,
+/// for replaying a seed.
 pub fn trace_if_asked() {
-    if std::env::var_os("BB_TRACE").is_some() {
+    if let Some(level) = std::env::var_os("BB_TRACE") {
+        let level = match level.to_str() {
+            Some("debug") => log::LevelFilter::Debug,
+            _ => log::LevelFilter::Info,
+        };
         let config = simplelog::ConfigBuilder::new()
             .set_time_level(log::LevelFilter::Off)
             .build();
-        let _ = simplelog::WriteLogger::init(log::LevelFilter::Info, config, std::io::stderr());
+        let _ = simplelog::WriteLogger::init(level, config, std::io::stderr());
     }
 }
 

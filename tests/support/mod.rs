@@ -47,6 +47,8 @@ impl TestCluster {
     /// `n` nodes with UDP on `base+1..` and HTTP on `base+101..`.
     pub fn start(name: &str, n: u16, base: u16) -> TestCluster {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+        // Fresh logs for every run (restarts within a run append).
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let peers: Vec<String> = (1..=n)
             .map(|i| format!("{i}=127.0.0.1:{}", base + i))
@@ -163,6 +165,10 @@ impl Proc {
             .spawn()
             .unwrap();
         self.child = Some(child);
+    }
+
+    pub fn log_path(&self) -> &std::path::Path {
+        &self.log
     }
 
     pub fn client(&self) -> Client {
