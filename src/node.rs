@@ -89,6 +89,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         .find(|(id, _)| *id == opts.id)
         .map(|(_, a)| *a)
         .ok_or_else(|| format!("node {} is not in the peer list", opts.id))?;
+    raise_fd_limit();
     let mut udp = UdpSocket::bind(own).map_err(|e| format!("cannot bind UDP {own}: {e}"))?;
     let server =
         listen(opts.http).map_err(|e| format!("cannot listen for HTTP on {}: {e}", opts.http))?;
@@ -383,9 +384,11 @@ fn accept_loop(
 ) {
     let opts = Arc::new(opts);
     let workers = Workers::default();
+    let mut failures = 0u32;
     loop {
         match server.recv() {
             Ok(request) => {
+                failures = 0;
                 stats.requests.fetch_add(1, Ordering::Relaxed);
                 let (jobs, waker, stats, opts) = (
                     jobs.clone(),
@@ -400,8 +403,15 @@ fn accept_loop(
             Err(e) => {
                 // tiny_http's accept thread has ended (e.g. out of file
                 // descriptors): build a new server on the same address.
-                warn!("HTTP accept failed ({e}); restarting the HTTP server");
+                warn!(
+                    "HTTP accept failed ({e}); restarting the HTTP server \
+                     (idle connections close after {} s)",
+                    HTTP_IDLE.as_secs()
+                );
                 stats.accept_restarts.fetch_add(1, Ordering::Relaxed);
+                // Back off while the cause lasts (descriptors still in use).
+                failures = (failures + 1).min(6);
+                thread::sleep(Duration::from_millis(25 << failures));
                 server = rebind(opts.http);
             }
         }
@@ -481,29 +491,78 @@ impl Workers {
     }
 }
 
-/// An HTTP server whose connections do without Nagle's algorithm: Linux
-/// hands the listener's TCP_NODELAY down to every accepted socket.
+/// How long a connection may stay silent (between requests, or in the middle
+/// of one) before tiny_http answers 408 and closes it: idle and slow clients
+/// cannot pile up for ever.
+const HTTP_IDLE: Duration = Duration::from_secs(30);
+/// How long a response may wait for a client that does not read.
+const HTTP_SEND: Duration = Duration::from_secs(10);
+
+/// An HTTP server whose connections have no Nagle delay and have timeouts:
+/// tiny_http sets neither, but Linux hands the listener's TCP_NODELAY,
+/// SO_RCVTIMEO and SO_SNDTIMEO down to every accepted socket.
 fn listen(addr: SocketAddr) -> std::io::Result<tiny_http::Server> {
     use std::os::fd::AsRawFd;
     let listener = std::net::TcpListener::bind(addr)?;
+    let fd = listener.as_raw_fd();
     let on: libc::c_int = 1;
-    // SAFETY: a valid socket descriptor and a c_int option of the right size.
+    set_option(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, &on);
+    for (option, limit) in [
+        (libc::SO_RCVTIMEO, HTTP_IDLE),
+        (libc::SO_SNDTIMEO, HTTP_SEND),
+    ] {
+        let tv = libc::timeval {
+            tv_sec: limit.as_secs() as libc::time_t,
+            tv_usec: 0,
+        };
+        set_option(fd, libc::SOL_SOCKET, option, &tv);
+    }
+    tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)
+}
+
+/// Lets the node hold as many connections as the system allows: each HTTP
+/// connection costs a file descriptor, and the default soft limit is low.
+fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid resource and a live struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            let wanted = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) != 0 {
+                debug!(
+                    "cannot raise the file descriptor limit from {}",
+                    limit.rlim_cur
+                );
+            }
+        }
+    }
+}
+
+fn set_option<T>(fd: libc::c_int, level: libc::c_int, name: libc::c_int, value: &T) {
+    // SAFETY: `fd` is an open socket and `value` points to a live T whose
+    // size is passed along, as setsockopt requires.
     let rc = unsafe {
         libc::setsockopt(
-            listener.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_NODELAY,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            fd,
+            level,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
         )
     };
     if rc != 0 {
         warn!(
-            "cannot set TCP_NODELAY on {addr}: {}",
+            "cannot set socket option {name} on the HTTP listener: {}",
             std::io::Error::last_os_error()
         );
     }
-    tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)
 }
 
 fn rebind(addr: SocketAddr) -> tiny_http::Server {
