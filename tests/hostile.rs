@@ -215,7 +215,7 @@ fn forged_and_replayed_datagrams_are_refused() {
         Message::Prepare {
             epoch: Epoch {
                 number: 1000,
-                leader: leader,
+                leader,
                 boot: 1,
             },
             trial: false,
