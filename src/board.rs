@@ -12,7 +12,7 @@ use crate::wire::{NodeId, Op, Request};
 
 /// Most entries one board holds; an add beyond it is refused, so memory stays
 /// bounded whatever clients do.
-pub const MAX_ENTRIES: usize = 1_000_000;
+pub const MAX_ENTRIES: usize = 200_000;
 
 /// What applying one command did.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
