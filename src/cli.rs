@@ -22,6 +22,7 @@ USAGE:
   blackboard cluster [--nodes 5] [options]
   blackboard sim [--nodes 3,5,9,15] [--seeds 20]
   blackboard bench [--nodes 3] [--clients 16] [--seconds 5] [--failovers 5] [--quick] [--json]
+  blackboard soak [--seconds 180] [--nodes 3] [--writers 4] [--kill-every 20]
   blackboard --version | --help
 
 NODE:
@@ -59,6 +60,9 @@ BENCH (real processes on 127.0.0.1; the clients share the machine):
   --quick                 small runs of everything (a smoke test)
   --json                  results as JSON
 
+SOAK (steady writes for minutes, the leader killed every --kill-every s):
+  checks that no acknowledged write is lost or doubled and memory stays flat.
+
 HTTP:
   GET  /                         the board page
   GET  /board[?since=SEQ]        the board as JSON (long-poll with since)
@@ -85,6 +89,7 @@ pub enum Command {
     Cluster(ClusterOptions),
     Sim { sizes: Vec<u16>, seeds: u64 },
     Bench(crate::bench::BenchOptions),
+    Soak(crate::soak::SoakOptions),
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +116,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "cluster" => parse_cluster(rest),
         "sim" => parse_sim(rest),
         "bench" => parse_bench(rest),
+        "soak" => parse_soak(rest),
         other => Err(format!("unknown command `{other}`")),
     }
 }
@@ -355,6 +361,26 @@ fn parse_bench(args: &[String]) -> Result<Command, String> {
         failovers,
         quick: flags.iter().any(|f| f == "--quick"),
         json: flags.iter().any(|f| f == "--json"),
+    }))
+}
+
+fn parse_soak(args: &[String]) -> Result<Command, String> {
+    let p = pairs(args, &["--nodes", "--seconds", "--writers", "--kill-every"])?;
+    let nodes: u16 = number("--nodes", get(&p, "--nodes").unwrap_or("3"))?;
+    let seconds: u64 = number("--seconds", get(&p, "--seconds").unwrap_or("180"))?;
+    let writers: usize = number("--writers", get(&p, "--writers").unwrap_or("4"))?;
+    let kill_every: u64 = number("--kill-every", get(&p, "--kill-every").unwrap_or("20"))?;
+    if !(3..=9).contains(&nodes) || seconds < 10 || !(1..=64).contains(&writers) || kill_every < 2 {
+        return Err(
+            "soak wants 3..9 nodes, at least 10 seconds, 1..64 writers, kills at least 2 s apart"
+                .into(),
+        );
+    }
+    Ok(Command::Soak(crate::soak::SoakOptions {
+        nodes,
+        seconds,
+        writers,
+        kill_every,
     }))
 }
 

@@ -24,4 +24,5 @@ pub mod json;
 pub mod log;
 pub mod node;
 pub mod sim;
+pub mod soak;
 pub mod wire;

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         }
         Command::Cluster(options) => blackboard::cluster::run(&options),
         Command::Bench(options) => blackboard::bench::run(&options),
+        Command::Soak(options) => blackboard::soak::run(&options),
         Command::Sim { sizes, seeds } => {
             blackboard::sim::costs::print(&sizes, seeds);
             Ok(())
