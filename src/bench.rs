@@ -69,7 +69,7 @@ pub fn run(opts: &BenchOptions) -> Result<(), String> {
         .find(|m| m.id != leader)
         .map_or(leader, |m| m.id);
     thread::sleep(Duration::from_millis(500));
-    let idle_rss = rss_kib(&cluster);
+    let idle_rss = cluster.max_rss_kib();
     rows.push(Row {
         name: "resident memory per node, idle (before any write)".into(),
         value: format!(
@@ -382,20 +382,6 @@ fn failovers(cluster: &mut LocalCluster, reps: usize) -> Result<Failover, String
     Ok(f)
 }
 
-/// Largest resident set among the running nodes, in KiB.
-fn rss_kib(cluster: &LocalCluster) -> u64 {
-    cluster
-        .members
-        .iter()
-        .filter_map(|m| {
-            let status = std::fs::read_to_string(format!("/proc/{}/status", m.pid()?)).ok()?;
-            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-            line.split_whitespace().nth(1)?.parse().ok()
-        })
-        .max()
-        .unwrap_or(0)
-}
-
 /// Fills the board, then modifies its entries many times; returns the
 /// largest node RSS (KiB) and the write rate.
 fn big_board(
@@ -446,20 +432,12 @@ fn big_board(
     while !cluster.converged() && Instant::now() < settle {
         thread::sleep(Duration::from_millis(50));
     }
-    Ok((rss_kib(cluster), rate))
+    Ok((cluster.max_rss_kib(), rate))
 }
 
 /// Average election datagrams (sent by the survivors) and time to an agreed
 /// leader when the leader of an `n`-node cluster dies.
 fn elections(n: u16, reps: usize, dir: &std::path::Path) -> Result<(f64, f64), String> {
-    const KINDS: [Kind; 6] = [
-        Kind::Election,
-        Kind::Alive,
-        Kind::Prepare,
-        Kind::Promise,
-        Kind::NoState,
-        Kind::Reject,
-    ];
     let mut cluster = start(n, 26000, dir)?;
     let (mut datagrams, mut millis) = (0.0, 0.0);
     for _ in 0..reps {
@@ -472,7 +450,13 @@ fn elections(n: u16, reps: usize, dir: &std::path::Path) -> Result<(f64, f64), S
                 .iter()
                 .filter(|m| m.is_up() && m.id != old)
                 .filter_map(|m| m.client().get("/metrics").ok())
-                .map(|r| metric_sum(&r.body, "blackboard_datagrams_sent_total", Some(&KINDS)))
+                .map(|r| {
+                    metric_sum(
+                        &r.body,
+                        "blackboard_datagrams_sent_total",
+                        Some(&Kind::ELECTION),
+                    )
+                })
                 .sum()
         };
         let before = count(&cluster);

@@ -179,6 +179,19 @@ impl LocalCluster {
         seqs.iter().all(|s| s.is_some() && *s == seqs[0])
     }
 
+    /// Largest resident set among the running nodes, in KiB (from /proc).
+    pub fn max_rss_kib(&self) -> u64 {
+        self.members
+            .iter()
+            .filter_map(|m| {
+                let status = std::fs::read_to_string(format!("/proc/{}/status", m.pid()?)).ok()?;
+                let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+                line.split_whitespace().nth(1)?.parse().ok()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Reports (once) members that exited on their own.
     fn reap(&mut self) -> Vec<(u16, u32, String)> {
         let mut gone = Vec::new();

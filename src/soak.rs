@@ -61,7 +61,7 @@ pub fn run(opts: &SoakOptions) -> Result<(), String> {
     let mut next_sample = Duration::ZERO;
     while started.elapsed() < Duration::from_secs(opts.seconds) {
         if started.elapsed() >= next_sample {
-            let rss = max_rss(&cluster);
+            let rss = cluster.max_rss_kib();
             let (ok, unavailable) = *counts.lock().map_err(|_| "poisoned")?;
             println!(
                 "  {:>4} s  rss max {:>5.1} MiB  writes ok {ok:>7}  503 {unavailable:>5}  leader kills {kills}",
@@ -189,19 +189,6 @@ fn forget(target: Option<u64>, mine: &mut Vec<u64>, acked: &Acked) {
             a.remove(&id);
         }
     }
-}
-
-fn max_rss(cluster: &LocalCluster) -> u64 {
-    cluster
-        .members
-        .iter()
-        .filter_map(|m| {
-            let status = std::fs::read_to_string(format!("/proc/{}/status", m.pid()?)).ok()?;
-            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-            line.split_whitespace().nth(1)?.parse().ok()
-        })
-        .max()
-        .unwrap_or(0)
 }
 
 /// Every acknowledged write is there with its last text, nothing twice, and

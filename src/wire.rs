@@ -207,6 +207,16 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kinds an election and the takeover after it send.
+    pub const ELECTION: [Kind; 6] = [
+        Kind::Election,
+        Kind::Alive,
+        Kind::Prepare,
+        Kind::Promise,
+        Kind::NoState,
+        Kind::Reject,
+    ];
+
     pub const ALL: [Kind; 15] = [
         Kind::Election,
         Kind::Alive,

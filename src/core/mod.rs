@@ -717,6 +717,19 @@ impl Node {
         }
     }
 
+    /// Tells `to` that this node is not in `epoch`, and what it promised.
+    fn reject(&mut self, to: NodeId, epoch: Epoch, leader_alive: bool) {
+        let promised = self.promised;
+        self.send(
+            to,
+            Message::Reject {
+                epoch,
+                promised,
+                leader_alive,
+            },
+        );
+    }
+
     /// Sends one message to every other member, encoding it once.
     fn broadcast(&mut self, message: Message) {
         let kind = message.kind();
@@ -845,6 +858,3 @@ impl std::fmt::Display for Rank {
         write!(f, "({}, {})", self.attribute, self.id)
     }
 }
-
-#[cfg(test)]
-mod tests;

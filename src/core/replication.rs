@@ -320,15 +320,7 @@ impl Node {
         }
         self.highest_number = self.highest_number.max(epoch.number);
         if epoch < self.promised {
-            let promised = self.promised;
-            self.send(
-                from,
-                Message::Reject {
-                    epoch,
-                    promised,
-                    leader_alive: false,
-                },
-            );
+            self.reject(from, epoch, false);
             return false;
         }
         self.leader_contact = Some(now);
@@ -351,15 +343,7 @@ impl Node {
                     );
                     self.wait_for_leader(now);
                 }
-                let promised = self.promised;
-                self.send(
-                    from,
-                    Message::Reject {
-                        epoch,
-                        promised,
-                        leader_alive: false,
-                    },
-                );
+                self.reject(from, epoch, false);
                 return false;
             }
         }

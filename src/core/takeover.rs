@@ -128,28 +128,12 @@ impl Node {
             _ => Epoch::default(),
         };
         if epoch < self.promised.max(own) {
-            let promised = self.promised;
-            self.send(
-                from,
-                Message::Reject {
-                    epoch,
-                    promised,
-                    leader_alive: false,
-                },
-            );
+            self.reject(from, epoch, false);
             return;
         }
         if epoch > self.promised {
             if self.sticky(now, from) {
-                let promised = self.promised;
-                self.send(
-                    from,
-                    Message::Reject {
-                        epoch,
-                        promised,
-                        leader_alive: true,
-                    },
-                );
+                self.reject(from, epoch, true);
                 return;
             }
             if !trial {

@@ -8,16 +8,6 @@ use super::Sim;
 use crate::core::Config;
 use crate::wire::{Kind, NodeId};
 
-/// The kinds an election and takeover send.
-const ELECTION_KINDS: [Kind; 6] = [
-    Kind::Election,
-    Kind::Alive,
-    Kind::Prepare,
-    Kind::Promise,
-    Kind::NoState,
-    Kind::Reject,
-];
-
 #[derive(Clone, Debug, Default)]
 pub struct ElectionCost {
     /// Datagrams of the election and takeover after the leader died.
@@ -50,7 +40,7 @@ pub fn election(n: u16, seeds: u64) -> ElectionCost {
         }
         sim.run_for(Duration::from_millis(200));
         let Some(leader) = sim.leader() else { continue };
-        let before = delivered(&sim, &ELECTION_KINDS);
+        let before = delivered(&sim, &Kind::ELECTION);
         let bully_before = delivered(&sim, &[Kind::Election, Kind::Alive]);
         let crashed = sim.now;
         sim.crash(leader);
@@ -62,7 +52,7 @@ pub fn election(n: u16, seeds: u64) -> ElectionCost {
         // Let stragglers of the election (late Alives, Promises) land.
         sim.run_until(Duration::from_secs(5), Sim::settled);
         cost.datagrams
-            .push(delivered(&sim, &ELECTION_KINDS) - before);
+            .push(delivered(&sim, &Kind::ELECTION) - before);
         cost.bully
             .push(delivered(&sim, &[Kind::Election, Kind::Alive]) - bully_before);
         cost.time.push(took);

@@ -1,1 +1,0 @@
-//! Unit tests of the core through the simulator: small, scripted stories.
