@@ -385,10 +385,12 @@ fn accept_loop(
     let opts = Arc::new(opts);
     let workers = Workers::default();
     let mut failures = 0u32;
+    let mut watchdog = Watchdog::new(opts.http);
     loop {
-        match server.recv() {
-            Ok(request) => {
+        let failed = match server.recv_timeout(Duration::from_millis(500)) {
+            Ok(Some(request)) => {
                 failures = 0;
+                watchdog.heard();
                 stats.requests.fetch_add(1, Ordering::Relaxed);
                 let (jobs, waker, stats, opts) = (
                     jobs.clone(),
@@ -399,21 +401,85 @@ fn accept_loop(
                 workers.run(Box::new(move || {
                     serve(request, &opts, &jobs, &waker, &stats)
                 }));
+                None
             }
-            Err(e) => {
-                // tiny_http's accept thread has ended (e.g. out of file
-                // descriptors): build a new server on the same address.
-                warn!(
-                    "HTTP accept failed ({e}); restarting the HTTP server \
-                     (idle connections close after {} s)",
-                    HTTP_IDLE.as_secs()
-                );
-                stats.accept_restarts.fetch_add(1, Ordering::Relaxed);
-                // Back off while the cause lasts (descriptors still in use).
-                failures = (failures + 1).min(6);
-                thread::sleep(Duration::from_millis(25 << failures));
-                server = rebind(opts.http);
+            Ok(None) => watchdog.check(),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(why) = failed {
+            // tiny_http's accept thread has ended (out of file descriptors,
+            // say): build a new server on the same address.
+            warn!(
+                "HTTP accept failed ({why}); restarting the HTTP server \
+                 (idle connections close after {} s)",
+                HTTP_IDLE.as_secs()
+            );
+            stats.accept_restarts.fetch_add(1, Ordering::Relaxed);
+            // Back off while the cause lasts (descriptors still in use).
+            failures = (failures + 1).min(6);
+            thread::sleep(Duration::from_millis(25 << failures));
+            server = rebind(opts.http);
+            watchdog.heard();
+        }
+    }
+}
+
+/// Notices a tiny_http accept thread that died without a word (it unwraps
+/// a failed `try_clone` when out of file descriptors): when the server has
+/// been quiet a while, it sends itself a request; a refused connection, or a
+/// request that never arrives, means no one is accepting any more.
+struct Watchdog {
+    addr: SocketAddr,
+    last_heard: Instant,
+    probed_at: Option<Instant>,
+}
+
+impl Watchdog {
+    const QUIET: Duration = Duration::from_secs(2);
+    const PATIENCE: Duration = Duration::from_secs(3);
+
+    fn new(addr: SocketAddr) -> Watchdog {
+        Watchdog {
+            addr,
+            last_heard: Instant::now(),
+            probed_at: None,
+        }
+    }
+
+    fn heard(&mut self) {
+        self.last_heard = Instant::now();
+        self.probed_at = None;
+    }
+
+    /// `Some(reason)` when the server must be rebuilt.
+    fn check(&mut self) -> Option<String> {
+        match self.probed_at {
+            Some(at) if at.elapsed() > Self::PATIENCE => {
+                Some("a request to itself never arrived".into())
             }
+            None if self.last_heard.elapsed() > Self::QUIET => {
+                let mut target = self.addr;
+                if target.ip().is_unspecified() {
+                    target.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                }
+                match std::net::TcpStream::connect_timeout(&target, Duration::from_secs(1)) {
+                    Ok(mut probe) => {
+                        use std::io::Write;
+                        let _ = probe.write_all(b"GET /status HTTP/1.0\r\n\r\n");
+                        self.probed_at = Some(Instant::now());
+                        None
+                    }
+                    Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
+                        Some("nothing listens on the HTTP port any more".into())
+                    }
+                    // Out of descriptors ourselves, or busy: try again later.
+                    Err(_) => {
+                        self.last_heard = Instant::now();
+                        None
+                    }
+                }
+            }
+            _ => None,
         }
     }
 }
@@ -682,4 +748,39 @@ fn refuse_unread(request: tiny_http::Request, stats: &HttpStats) {
     );
     let stream = request.upgrade("close", response(Answer::too_large_body()));
     std::mem::forget(stream);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quiet(addr: SocketAddr) -> Watchdog {
+        Watchdog {
+            addr,
+            last_heard: Instant::now() - Watchdog::QUIET * 2,
+            probed_at: None,
+        }
+    }
+
+    #[test]
+    fn watchdog_notices_that_nothing_listens() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        assert!(quiet(addr).check().is_some());
+    }
+
+    #[test]
+    fn watchdog_notices_a_listener_nobody_serves() {
+        // Connections queue in the backlog but nobody accepts them: like a
+        // tiny_http whose accept thread died with its listener still open.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut dog = quiet(listener.local_addr().unwrap());
+        assert_eq!(dog.check(), None, "first it asks");
+        assert!(dog.probed_at.is_some());
+        dog.probed_at = Some(Instant::now() - Watchdog::PATIENCE * 2);
+        assert!(dog.check().is_some(), "then it gives up on the server");
+        dog.heard();
+        assert_eq!(dog.check(), None, "a request heard resets it");
+    }
 }

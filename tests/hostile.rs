@@ -13,6 +13,22 @@ use blackboard::client::Client;
 use blackboard::wire::{self, Command as Cmd, Envelope, Epoch, LogPos, Message};
 use support::{bin, wait_until, TestCluster};
 
+/// A child process that dies with the test, even when an assertion fails.
+struct KillOnDrop(std::process::Child);
+
+impl KillOnDrop {
+    fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 fn tried(what: &str) {
     println!("tried: {what}");
 }
@@ -107,12 +123,14 @@ fn running_out_of_file_descriptors_is_survived() {
         "ulimit -n 40 && exec {} node --id 1 --peers 1=127.0.0.1:22301 --http 127.0.0.1:22302",
         bin()
     );
-    let mut node = Command::new("sh")
-        .args(["-c", &script])
-        .stderr(log)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut node = KillOnDrop(
+        Command::new("sh")
+            .args(["-c", &script])
+            .stderr(log)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let http: SocketAddr = "127.0.0.1:22302".parse().unwrap();
     let answers = || {
         Client::new(http)
@@ -132,8 +150,7 @@ fn running_out_of_file_descriptors_is_survived() {
         "the node did not serve HTTP again after the connections closed"
     );
     let restarts = Client::new(http).get("/status").unwrap().body;
-    let _ = node.kill();
-    let _ = node.wait();
+    node.stop();
     let log = std::fs::read_to_string(dir.join("node.log")).unwrap();
     assert!(
         log.contains("restarting the HTTP server"),
@@ -187,6 +204,18 @@ fn forged_and_replayed_datagrams_are_refused() {
             d.push(x as u8);
         }
         let _ = sock.send_to(&d, &target);
+    }
+
+    // Let the flood drain (the kernel drops what overflows the socket buffer)
+    // before the datagrams that matter.
+    let malformed = || {
+        node.status()
+            .and_then(|s| s["counters"]["dropped"]["malformed"].as_u64())
+            .unwrap_or(0)
+    };
+    let mut seen = malformed();
+    while wait_until(Duration::from_millis(300), || malformed() > seen) {
+        seen = malformed();
     }
 
     tried("a replayed Append of an old epoch, a forged Append claiming to lead, a Prepare claiming another's epoch");

@@ -253,8 +253,19 @@ impl Node {
         }
         let caught_up = entries.is_empty();
         if !self.log.holds(prev) && prev.seq <= self.commit {
-            // The peer's history differs below our commit point.
-            self.diverged = true;
+            // The peer's committed history differs from ours: possible only
+            // past the honest limit (a majority lost its memory). The peer is
+            // authoritative -- our leader, or the best log our takeover found
+            // -- so its history replaces ours.
+            warn!(
+                "node {}: committed history differs from node {from}'s (a majority lost its \
+                 memory earlier); replacing this node's board (seq {}) with that one",
+                self.cfg.id, self.applied
+            );
+            self.forget_everything();
+            self.diverged = false;
+            self.start_pull(now, from, epoch);
+            return;
         }
         if self.log.holds(prev) {
             let end = self.store(prev, entries);
