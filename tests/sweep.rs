@@ -77,6 +77,32 @@ fn thousands_of_faulty_schedules() {
     sweep(1_000_000, count(5_000), &Plan::default());
 }
 
+/// Seeds that found bugs, kept so the schedules that found them keep running.
+#[test]
+fn seeds_that_found_bugs() {
+    let normal = Plan::default();
+    let majority = Plan {
+        allow_majority_loss: true,
+        ..Plan::default()
+    };
+    // 2: four nodes, two rebooted, never elected (phase-1 quorum, fence).
+    // 200073: a node cut off from a fresh start stayed stuck on its history.
+    // 200118: a recovery target from a replaced history was never reached.
+    // 200127: a candidate fetching a best log that conflicted with its own.
+    // 200275: a diverged node stuck in a later, non-fresh epoch.
+    for (seed, plan) in [
+        (2, &normal),
+        (200_073, &majority),
+        (200_118, &majority),
+        (200_127, &majority),
+        (200_275, &majority),
+    ] {
+        if let Err(why) = chaos::run(seed, plan) {
+            panic!("{why}");
+        }
+    }
+}
+
 #[test]
 fn replay() {
     let Some(seed) = std::env::var("BB_SEED").ok().and_then(|s| s.parse().ok()) else {

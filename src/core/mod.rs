@@ -35,6 +35,7 @@ use crate::log::Log;
 use crate::wire::{self, Envelope, Epoch, Kind, Message, NodeId, Op};
 
 pub use election::Rank;
+pub use requests::MAX_PENDING;
 
 /// Virtual or real time in microseconds since an arbitrary start.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -12,6 +12,10 @@ use super::{Done, Duty, Following, Node, Reply, Time, Token, Unavailable};
 use crate::board::Outcome;
 use crate::wire::{self, Command, Entry, Epoch, Message, NodeId, Op, Request, PAYLOAD_BUDGET};
 
+/// Writes waiting at one node for their commit; beyond this, new ones are
+/// refused at once (503) rather than queued without bound.
+pub const MAX_PENDING: usize = 10_000;
+
 #[derive(Default)]
 pub(super) struct Requests {
     next: u64,
@@ -30,6 +34,13 @@ struct Pending {
 
 impl Node {
     pub(super) fn submit(&mut self, now: Time, token: Token, op: Op) {
+        if self.requests.pending.len() >= MAX_PENDING {
+            self.replies.push_back(Reply {
+                token,
+                result: Err(Unavailable),
+            });
+            return;
+        }
         let number = self.requests.next;
         self.requests.next += 1;
         let deadline = now + self.cfg.request_timeout;
@@ -235,5 +246,34 @@ impl Node {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MAX_PENDING;
+    use crate::sim::Sim;
+    use crate::wire::Op;
+
+    #[test]
+    fn writes_beyond_the_pending_limit_are_refused_at_once() {
+        // A lone node that has not elected itself yet: every write waits.
+        let mut sim = Sim::new(1, 1);
+        let writes: Vec<_> = (0..=MAX_PENDING)
+            .map(|i| {
+                (
+                    1,
+                    Op::Add {
+                        text: format!("w{i}"),
+                    },
+                )
+            })
+            .collect();
+        let tokens = sim.write_all(&writes);
+        assert!(sim.result(tokens[0]).is_none(), "within the limit: waiting");
+        assert!(
+            matches!(sim.result(tokens[MAX_PENDING]), Some(Err(_))),
+            "beyond the limit: refused at once"
+        );
     }
 }
