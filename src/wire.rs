@@ -282,6 +282,78 @@ impl Message {
     }
 }
 
+/// Sequence and epoch numbers grow by one per write and per election: no
+/// cluster gets anywhere near this, so a datagram carrying more is forged
+/// (and would otherwise push arithmetic towards overflow).
+pub const PLAUSIBLE: u64 = 1 << 62;
+
+impl Epoch {
+    fn plausible(&self) -> bool {
+        self.number < PLAUSIBLE
+    }
+}
+
+impl LogPos {
+    fn plausible(&self) -> bool {
+        self.seq < PLAUSIBLE && self.tag.plausible()
+    }
+}
+
+impl Message {
+    /// True when every epoch and sequence number in it is plausible.
+    pub fn plausible(&self) -> bool {
+        let n = |v: u64| v < PLAUSIBLE;
+        match self {
+            Message::Election | Message::Alive | Message::Probe => true,
+            Message::Prepare { epoch, .. } | Message::NoState { epoch, .. } => epoch.plausible(),
+            Message::Promise {
+                epoch,
+                last,
+                commit,
+                ..
+            } => epoch.plausible() && last.plausible() && n(*commit),
+            Message::Reject {
+                epoch, promised, ..
+            } => epoch.plausible() && promised.plausible(),
+            Message::Append {
+                epoch,
+                prev,
+                commit,
+                ..
+            } => epoch.plausible() && prev.plausible() && n(*commit),
+            Message::Heartbeat {
+                epoch,
+                last,
+                commit,
+                ..
+            } => epoch.plausible() && last.plausible() && n(*commit),
+            Message::Ack { epoch, matched, .. } => epoch.plausible() && n(*matched),
+            Message::Pull {
+                epoch,
+                last,
+                commit,
+                snapshot,
+            } => {
+                epoch.plausible()
+                    && last.plausible()
+                    && n(*commit)
+                    && snapshot.is_none_or(|c| c.at.plausible())
+            }
+            Message::Entries {
+                epoch,
+                prev,
+                entries,
+                ..
+            } => epoch.plausible() && prev.plausible() && entries.iter().all(|e| e.tag.plausible()),
+            Message::Chunk { epoch, at, .. } => epoch.plausible() && at.plausible(),
+            Message::Forward { requests } => {
+                requests.iter().all(|r| n(r.number) && n(r.finished_below))
+            }
+            Message::Info { promised, .. } => promised.plausible(),
+        }
+    }
+}
+
 /// Who sent a datagram, in which cluster, and what it says.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Envelope {
@@ -455,6 +527,36 @@ mod tests {
                 active: true,
             },
         ]
+    }
+
+    #[test]
+    fn huge_numbers_are_implausible() {
+        for message in every_kind() {
+            assert!(message.plausible(), "{message:?}");
+        }
+        let forged = Epoch {
+            number: u64::MAX,
+            leader: 1,
+            boot: 0,
+        };
+        assert!(!Message::Prepare {
+            epoch: forged,
+            trial: false
+        }
+        .plausible());
+        let far = LogPos {
+            tag: Epoch::default(),
+            seq: PLAUSIBLE,
+        };
+        assert!(!Message::Heartbeat {
+            epoch: Epoch::default(),
+            last: far,
+            commit: 0,
+            fresh: false,
+            alive: 0,
+            recovering: 0
+        }
+        .plausible());
     }
 
     #[test]

@@ -571,6 +571,9 @@ impl Node {
         if envelope.from != from {
             return Some("spoofed");
         }
+        if !envelope.message.plausible() {
+            return Some("implausible");
+        }
         let peer = self.peers.get(&from)?;
         if peer.retired.contains(&envelope.boot) {
             return Some("stale_boot");

@@ -420,7 +420,11 @@ impl Node {
             // Entries past the leader's end from an older epoch are not in its
             // log: stale. (This epoch's entries there are newer appends that
             // overtook this heartbeat.)
-            if self.log.tag_at(last.seq + 1).is_some_and(|t| t != epoch) && last.seq >= self.commit
+            if self
+                .log
+                .tag_at(last.seq.saturating_add(1))
+                .is_some_and(|t| t != epoch)
+                && last.seq >= self.commit
             {
                 self.log.truncate_after(last.seq);
             }

@@ -44,7 +44,10 @@ pub(super) struct Takeover {
 
 impl Node {
     pub(super) fn start_takeover(&mut self, now: Time) {
-        let number = self.highest_number.max(self.promised.number) + 1;
+        let number = self
+            .highest_number
+            .max(self.promised.number)
+            .saturating_add(1);
         let epoch = Epoch {
             number,
             leader: self.cfg.id,
