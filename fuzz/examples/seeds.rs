@@ -371,6 +371,19 @@ fn core_seeds() -> Vec<(String, Vec<u8>)> {
     ];
     s.forge(2, 1, msg::CHUNK, &chunk);
     s.forge(3, 2, msg::INFO, &[1, 0x85, 1]);
+    // Forged answers to in-flight datagrams, in their epoch and position:
+    // a Chunk (a board of one add), then a Promise.
+    s.0.u8(tag::REPLY).u8(2).u8(0).u8(msg::CHUNK);
+    s.0.out
+        .extend_from_slice(&[0, 0, 0, 1, 1, 7, 1, 0, 0, 1, b'r', 0, 1]);
+    s.0.u8(tag::REPLY)
+        .u8(0)
+        .u8(0)
+        .u8(msg::PROMISE)
+        .u8(0)
+        .u8(0)
+        .u8(3)
+        .u8(1);
     s.settle(20);
     seeds.push(("forged-more", s));
 

@@ -4,7 +4,8 @@
 //! a client write, a reboot) or injects something no honest member sends:
 //! arbitrary bytes, a mutated copy of a real datagram, or a well-formed
 //! envelope with fuzz-chosen fields (so inputs reach the protocol code behind
-//! the decoder). The honest traffic takes the nodes into elections, epochs,
+//! the decoder), perhaps as an answer to an in-flight datagram, in its epoch
+//! and at its log position (so a forged `Chunk` meets a node that is pulling). The honest traffic takes the nodes into elections, epochs,
 //! replication and snapshot transfer; the injections hit them there.
 //!
 //! After every step each node's outputs are drained and checked:
@@ -64,7 +65,8 @@ pub mod tag {
     pub const DROP: u8 = 4;
     pub const ADVANCE: u8 = 5; // also 6
     pub const RAW: u8 = 7; // also 8
-    pub const FORGED: u8 = 9; // also 10, 11
+    pub const FORGED: u8 = 9; // also 10
+    pub const REPLY: u8 = 11;
     pub const MUTATE: u8 = 12;
     pub const REQUEST: u8 = 13;
     pub const RESTART: u8 = 14;
@@ -75,6 +77,7 @@ pub mod tag {
 pub mod msg {
     pub const ELECTION: u8 = 0;
     pub const PREPARE: u8 = 2;
+    pub const PROMISE: u8 = 3;
     pub const HEARTBEAT: u8 = 7;
     pub const CHUNK: u8 = 11;
     pub const FORWARD: u8 = 12;
@@ -103,6 +106,12 @@ pub struct Cluster {
     next_token: Token,
     /// A node was handed a datagram that claims to come from itself.
     spoofed_self: bool,
+    /// The epoch and position of the datagram a forgery answers, if any.
+    context: Option<(Option<Epoch>, Option<LogPos>)>,
+    /// Print each step to stderr (`BLACKBOARD_FUZZ_TRACE=1`, for reading a crash).
+    trace: bool,
+    /// What the trace last printed of the nodes' states.
+    traced: Vec<(NodeId, &'static str, u64, u64)>,
 }
 
 /// Runs one input. Panics (the finding) if a node panics or breaks a check.
@@ -138,6 +147,9 @@ impl Cluster {
             pending: MEMBERS.iter().map(|&id| (id, BTreeSet::new())).collect(),
             next_token: 1,
             spoofed_self: false,
+            context: None,
+            trace: std::env::var_os("BLACKBOARD_FUZZ_TRACE").is_some_and(|v| v != "0"),
+            traced: Vec::new(),
         };
         for id in MEMBERS {
             cluster.timeout(id);
@@ -163,7 +175,29 @@ impl Cluster {
     }
 
     fn step(&mut self, r: &mut Reader) {
-        match r.u8() % 16 {
+        let tag = r.u8() % 16;
+        if self.trace {
+            let name = [
+                "deliver",
+                "deliver",
+                "deliver",
+                "duplicate",
+                "drop",
+                "advance",
+                "advance",
+                "raw",
+                "raw",
+                "forged",
+                "forged",
+                "reply",
+                "mutate",
+                "request",
+                "restart",
+                "timeout",
+            ][usize::from(tag)];
+            eprintln!("step {name}");
+        }
+        match tag {
             0..=2 => {
                 if let Some(d) = self.take(r.u8(), true) {
                     self.deliver(d.from, d.to, &d.payload);
@@ -195,12 +229,31 @@ impl Cluster {
                 self.spoofed_self |= from == to;
                 self.deliver(from, to, bytes);
             }
-            9..=11 => {
+            9 | 10 => {
                 let (to, from) = (Self::pick(r), Self::pick(r));
+                self.context = None;
                 let envelope = self.forge(r, to, from);
                 if let Some(bytes) = wire::encode(&envelope) {
                     self.spoofed_self |= from == to;
                     self.deliver(from, to, &bytes);
+                }
+            }
+            tag::REPLY => {
+                // A forged answer to an in-flight datagram, in its epoch and
+                // at its log position: what an attacker who sees a Pull, a
+                // Prepare or an Append would send back to its sender.
+                let Some(d) = self.take(r.u8(), false) else {
+                    return self.drain_all();
+                };
+                let Ok(question) = wire::decode(&d.payload) else {
+                    return self.drain_all();
+                };
+                self.context = Some(context(&question.message));
+                let envelope = self.forge(r, d.from, d.to);
+                self.context = None;
+                if let Some(bytes) = wire::encode(&envelope) {
+                    self.spoofed_self |= d.from == d.to;
+                    self.deliver(d.to, d.from, &bytes);
                 }
             }
             tag::MUTATE => {
@@ -223,6 +276,9 @@ impl Cluster {
                 self.next_token += 1;
                 self.pending.entry(at).or_default().insert(token);
                 let now = self.now;
+                if self.trace {
+                    eprintln!("  {now:?}: request {token} at {at}: {op:?}");
+                }
                 self.node(at).handle_request(now, token, op);
             }
             tag::RESTART => {
@@ -239,6 +295,13 @@ impl Cluster {
             }
         }
         self.drain_all();
+        if self.trace && self.summary() != self.traced {
+            self.traced = self.summary();
+            eprintln!(
+                "  now {:?}: (id, role, commit, applied) {:?}",
+                self.now, self.traced
+            );
+        }
     }
 
     /// The in-flight datagram `index` picks (removed, or a copy).
@@ -261,6 +324,12 @@ impl Cluster {
 
     fn deliver(&mut self, from: NodeId, to: NodeId, payload: &[u8]) {
         let now = self.now;
+        if self.trace {
+            match wire::decode(payload) {
+                Ok(e) => eprintln!("  {now:?}: {from} -> {to}: {e:?}"),
+                Err(e) => eprintln!("  {now:?}: {from} -> {to}: {} bytes, {e:?}", payload.len()),
+            }
+        }
         self.node(to).handle_datagram(now, from, payload);
     }
 
@@ -381,20 +450,7 @@ impl Cluster {
     fn learn(&mut self, envelope: &Envelope) {
         self.boots.insert(envelope.from, envelope.boot);
         self.attributes.insert(envelope.from, envelope.attribute);
-        let (epoch, pos) = match &envelope.message {
-            Message::Prepare { epoch, .. } | Message::NoState { epoch, .. } => (Some(*epoch), None),
-            Message::Reject { promised, .. } => (Some(*promised), None),
-            Message::Info { promised, .. } => (Some(*promised), None),
-            Message::Ack { epoch, .. } => (Some(*epoch), None),
-            Message::Promise { epoch, last, .. }
-            | Message::Heartbeat { epoch, last, .. }
-            | Message::Pull { epoch, last, .. } => (Some(*epoch), Some(*last)),
-            Message::Append { epoch, prev, .. } | Message::Entries { epoch, prev, .. } => {
-                (Some(*epoch), Some(*prev))
-            }
-            Message::Chunk { epoch, at, .. } => (Some(*epoch), Some(*at)),
-            _ => (None, None),
-        };
+        let (epoch, pos) = context(&envelope.message);
         if let Some(e) = epoch {
             remember(&mut self.epochs, e);
         }
@@ -533,6 +589,11 @@ impl Cluster {
 
     fn epoch(&mut self, r: &mut Reader) -> Epoch {
         let b = r.u8();
+        if let Some((Some(epoch), _)) = self.context {
+            if b < 0x40 {
+                return epoch;
+            }
+        }
         if b < 0x80 && !self.epochs.is_empty() {
             return self.epochs[usize::from(b) % self.epochs.len()];
         }
@@ -554,6 +615,11 @@ impl Cluster {
 
     fn pos(&mut self, r: &mut Reader) -> LogPos {
         let b = r.u8();
+        if let Some((_, Some(pos))) = self.context {
+            if b < 0x40 {
+                return pos;
+            }
+        }
         if b < 0x80 && !self.positions.is_empty() {
             return self.positions[usize::from(b) % self.positions.len()];
         }
@@ -588,6 +654,24 @@ impl Cluster {
             finished_below: r.num(),
             op: any_op(r),
         }
+    }
+}
+
+/// The epoch and log position a message names, if it names them.
+fn context(message: &Message) -> (Option<Epoch>, Option<LogPos>) {
+    match message {
+        Message::Prepare { epoch, .. } | Message::NoState { epoch, .. } => (Some(*epoch), None),
+        Message::Reject { promised, .. } => (Some(*promised), None),
+        Message::Info { promised, .. } => (Some(*promised), None),
+        Message::Ack { epoch, .. } => (Some(*epoch), None),
+        Message::Promise { epoch, last, .. }
+        | Message::Heartbeat { epoch, last, .. }
+        | Message::Pull { epoch, last, .. } => (Some(*epoch), Some(*last)),
+        Message::Append { epoch, prev, .. } | Message::Entries { epoch, prev, .. } => {
+            (Some(*epoch), Some(*prev))
+        }
+        Message::Chunk { epoch, at, .. } => (Some(*epoch), Some(*at)),
+        _ => (None, None),
     }
 }
 
