@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::wire::{NodeId, Op, Request};
+use crate::wire::{NodeId, Op, Request, MAX_ENTRY_BYTES};
 
 /// Most entries one board holds; an add beyond it is refused, so memory stays
 /// bounded whatever clients do.
@@ -137,7 +137,10 @@ impl Board {
                     return Outcome::Full;
                 }
                 let id = self.next_id;
-                self.next_id += 1;
+                let Some(next) = id.checked_add(1) else {
+                    return Outcome::Full;
+                };
+                self.next_id = next;
                 self.entries.insert(id, text.clone());
                 Outcome::Added { id }
             }
@@ -160,9 +163,18 @@ impl Board {
         postcard::to_allocvec(self).expect("board serialises")
     }
 
+    /// Decodes a snapshot, refusing one no real board could be: too many
+    /// entries, over-long texts, or ids at or past the next id to give.
     pub fn decode(bytes: &[u8]) -> Option<Board> {
         let board: Board = postcard::from_bytes(bytes).ok()?;
-        (board.entries.len() <= MAX_ENTRIES).then_some(board)
+        let consistent = board.entries.len() <= MAX_ENTRIES
+            && board.next_id >= 1
+            && board.next_id < crate::wire::PLAUSIBLE
+            && board
+                .entries
+                .iter()
+                .all(|(id, text)| *id >= 1 && *id < board.next_id && text.len() <= MAX_ENTRY_BYTES);
+        consistent.then_some(board)
     }
 }
 
@@ -298,6 +310,29 @@ mod tests {
         let mut reborn = req(1, 0, add("b"));
         reborn.boot = 2;
         assert_eq!(board.apply(&reborn, 1), Outcome::Added { id: 2 });
+    }
+
+    #[test]
+    fn impossible_snapshots_are_refused() {
+        let mut board = Board::new();
+        board.apply(&req(1, 0, add("a")), 1);
+        let mut forged = board.clone();
+        forged.next_id = u64::MAX;
+        assert_eq!(
+            Board::decode(&forged.encode()),
+            None,
+            "next id out of reach"
+        );
+        let mut forged = board.clone();
+        forged.next_id = 1;
+        assert_eq!(Board::decode(&forged.encode()), None, "an id not yet given");
+        let mut forged = board;
+        forged.entries.insert(0, "x".repeat(MAX_ENTRY_BYTES + 1));
+        assert_eq!(
+            Board::decode(&forged.encode()),
+            None,
+            "id 0, over-long text"
+        );
     }
 
     #[test]
