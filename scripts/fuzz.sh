@@ -102,6 +102,10 @@ for t in $targets; do
         echo
         echo "$t: reproduce: RUSTC_BOOTSTRAP=1 RUST_BACKTRACE=1 cargo fuzz run -a -s $sanitizer $t $kept"
         echo "$t: minimize:  RUSTC_BOOTSTRAP=1 cargo fuzz tmin -a -s $sanitizer $t $kept"
+        if [ "$t" = core_datagrams ]; then
+            host=$(rustc -vV | sed -n 's/^host: //p')
+            echo "$t: trace:     BLACKBOARD_FUZZ_TRACE=1 fuzz/target/$host/release/$t $kept"
+        fi
     else
         echo "$t: no crash input written; full log:"
         tail -n 40 "$log"
