@@ -233,6 +233,10 @@ fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
             b'+' => out.push(b' '),
             b'%' => {
                 let hex = input.get(i + 1..i + 3)?;
+                // Two hex digits exactly (from_str_radix would take "+A").
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
                 let hex = std::str::from_utf8(hex).ok()?;
                 out.push(u8::from_str_radix(hex, 16).ok()?);
                 i += 2;
@@ -511,6 +515,11 @@ mod tests {
             status_of(route("POST", "/board", b"entry=%4")),
             400,
             "short escape"
+        );
+        assert_eq!(
+            status_of(route("POST", "/board", b"entry=%+A")),
+            400,
+            "signed escape"
         );
         assert_eq!(
             status_of(route("POST", "/board/abc", b"delete=1")),

@@ -568,7 +568,9 @@ impl Node {
         if envelope.cluster != self.cfg.cluster {
             return Some("cluster");
         }
-        if envelope.from != from {
+        if envelope.from != from || from == self.cfg.id {
+            // Not from the member its address belongs to, or "from" this
+            // node itself: nobody sends to themselves.
             return Some("spoofed");
         }
         if !envelope.message.plausible() {
@@ -860,5 +862,34 @@ impl Node {
 impl std::fmt::Display for Rank {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "({}, {})", self.attribute, self.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_datagram_claiming_to_come_from_this_node_is_refused() {
+        let config = Config {
+            id: 1,
+            members: vec![1, 2, 3],
+            heartbeat: Duration::from_millis(50),
+            timeout: Duration::from_millis(300),
+            request_timeout: Duration::from_secs(3),
+            cluster: 9,
+        };
+        let mut node = Node::new(config, 1, Time(0));
+        while node.poll_transmit().is_some() {}
+        let forged = Envelope {
+            cluster: 9,
+            from: 1,
+            boot: 5,
+            attribute: 7,
+            message: Message::Election,
+        };
+        node.handle_datagram(Time(10), 1, &wire::encode(&forged).unwrap());
+        assert_eq!(node.counters().dropped.get("spoofed"), Some(&1));
+        assert!(node.poll_transmit().is_none(), "no Alive sent to itself");
     }
 }
