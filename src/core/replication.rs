@@ -323,30 +323,27 @@ impl Node {
             self.reject(from, epoch, false);
             return false;
         }
-        self.leader_contact = Some(now);
         let following = epoch == self.promised
             && matches!(&self.duty, Duty::Follower(f) if f.leader == Some(from));
         if !following && (epoch > self.promised || self.is_recovering()) {
             if let Memory::Recovering(r) = &self.memory {
                 if !r.may_follow(epoch, self.promised, fresh) {
                     // Not fenced yet: stay quiet, but do not disturb this leader.
+                    self.leader_contact = Some(now);
                     self.wait_for_leader(now);
                     return false;
                 }
                 self.promise(epoch);
             } else {
-                // This node missed the Prepare of `epoch`; the leader will ask again.
-                if matches!(self.duty, Duty::Leader(_)) {
-                    info!(
-                        "node {}: found leader {from} of a later epoch {epoch}; stepping down",
-                        self.cfg.id
-                    );
-                    self.wait_for_leader(now);
-                }
+                // This node missed the Prepare of `epoch`; the leader will ask
+                // again. A leader does not step down on such a claim alone (it
+                // may be forged): a real successor's followers refuse its
+                // appends soon enough, and that unseats it.
                 self.reject(from, epoch, false);
                 return false;
             }
         }
+        self.leader_contact = Some(now);
         let deadline = self.suspicion(now);
         let newly = !matches!(&self.duty, Duty::Follower(f) if f.leader == Some(from));
         self.duty = Duty::Follower(Following {
