@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub type NodeId = u16;
 
 /// The wire (protocol) version. Bump it on any incompatible message change.
-pub const WIRE_VERSION: u8 = 1;
+pub const WIRE_VERSION: u8 = 2;
 const MAGIC: [u8; 2] = *b"BB";
 const HEADER: usize = 3;
 
@@ -131,13 +131,17 @@ pub enum Message {
         epoch: Epoch,
         last: LogPos,
         commit: u64,
-        /// The epoch started from the best state a majority without memory had.
-        fresh: bool,
         /// Members the leader hears (bit i: the i-th member in id order), so
         /// that followers can show the whole cluster.
         alive: u64,
-        /// Members the leader knows to be recovering.
-        recovering: u64,
+        /// Recovering members the leader hears, with the boot it heard: a
+        /// rebooted node takes its recovery target only from a heartbeat
+        /// naming its own boot, so never from one sent before its reboot.
+        recovering: Vec<Incarnation>,
+        /// For an epoch started from a memoryless majority: the members
+        /// whose `NoState` that start counted. They alone may follow it
+        /// before they are fenced.
+        fresh: Vec<Incarnation>,
     },
     Ack {
         epoch: Epoch,
@@ -355,6 +359,19 @@ impl Message {
 }
 
 /// Who sent a datagram, in which cluster, and what it says.
+/// Boots a heartbeat names in each of its lists, so that it fits a frame
+/// whatever the cluster's size. A member left out recovers at a later
+/// heartbeat (the list rotates) or, left out of a fresh start's list, waits
+/// for its fence: slower, never unsafe.
+pub const NAMED_PER_HEARTBEAT: usize = 48;
+
+/// One boot of one member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Incarnation {
+    pub id: NodeId,
+    pub boot: u32,
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Envelope {
     /// Hash of the membership: nodes of two clusters sharing a network ignore
@@ -482,9 +499,9 @@ mod tests {
                 epoch,
                 last,
                 commit: 41,
-                fresh: false,
                 alive: 0b1011,
-                recovering: 0b10,
+                recovering: vec![Incarnation { id: 2, boot: 7 }],
+                fresh: vec![Incarnation { id: 3, boot: 9 }],
             },
             Message::Ack {
                 epoch,
@@ -552,11 +569,39 @@ mod tests {
             epoch: Epoch::default(),
             last: far,
             commit: 0,
-            fresh: false,
             alive: 0,
-            recovering: 0
+            recovering: Vec::new(),
+            fresh: Vec::new(),
         }
         .plausible());
+    }
+
+    #[test]
+    fn a_heartbeat_naming_the_most_boots_fits_a_frame() {
+        let far = Epoch {
+            number: PLAUSIBLE - 1,
+            leader: NodeId::MAX,
+            boot: u32::MAX,
+        };
+        let named = vec![
+            Incarnation {
+                id: NodeId::MAX,
+                boot: u32::MAX,
+            };
+            NAMED_PER_HEARTBEAT
+        ];
+        let heartbeat = Message::Heartbeat {
+            epoch: far,
+            last: LogPos {
+                tag: far,
+                seq: PLAUSIBLE - 1,
+            },
+            commit: PLAUSIBLE - 1,
+            alive: u64::MAX,
+            recovering: named.clone(),
+            fresh: named,
+        };
+        assert!(encode(&envelope(heartbeat)).is_some());
     }
 
     #[test]

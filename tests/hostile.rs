@@ -253,9 +253,9 @@ fn forged_and_replayed_datagrams_are_refused() {
             epoch: old,
             last: LogPos::default(),
             commit: 0,
-            fresh: true,
             alive: 0,
-            recovering: 0,
+            recovering: Vec::new(),
+            fresh: vec![wire::Incarnation { id: 2, boot: 1 }],
         },
     ];
     for m in forged {
@@ -268,7 +268,8 @@ fn forged_and_replayed_datagrams_are_refused() {
     other.cluster ^= 1;
     sock.send_to(&wire::encode(&other).unwrap(), &target)
         .unwrap();
-    sock.send_to(b"BB\x02anything", &target).unwrap();
+    let future = [b'B', b'B', wire::WIRE_VERSION + 1, b'x'];
+    sock.send_to(&future, &target).unwrap();
 
     let ok = wait_until(Duration::from_secs(3), || {
         node.status().is_some_and(|s| {

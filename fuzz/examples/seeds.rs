@@ -96,9 +96,9 @@ fn wire_seeds() -> Vec<(String, Vec<u8>)> {
             epoch,
             last,
             commit: 42,
-            fresh: false,
             alive: 0b111,
-            recovering: 0b010,
+            recovering: vec![wire::Incarnation { id: 2, boot: 9 }],
+            fresh: vec![wire::Incarnation { id: 3, boot: 11 }],
         },
         Message::Ack {
             epoch,

@@ -28,8 +28,8 @@ use std::time::Duration;
 use blackboard::board::Board;
 use blackboard::core::{Config, Node, Time, Token};
 use blackboard::wire::{
-    self, Command, Entry, Envelope, Epoch, LogPos, Message, NodeId, Op, Request, SnapshotCursor,
-    MAX_DATAGRAM, MAX_ENTRY_BYTES,
+    self, Command, Entry, Envelope, Epoch, Incarnation, LogPos, Message, NodeId, Op, Request,
+    SnapshotCursor, MAX_DATAGRAM, MAX_ENTRY_BYTES,
 };
 
 use crate::Reader;
@@ -519,9 +519,9 @@ impl Cluster {
                 epoch: self.epoch(r),
                 last: self.pos(r),
                 commit: r.num(),
-                fresh: r.bool(),
                 alive: r.num(),
-                recovering: r.num(),
+                recovering: self.incarnations(r),
+                fresh: self.incarnations(r),
             },
             8 => Message::Ack {
                 epoch: self.epoch(r),
@@ -585,6 +585,22 @@ impl Cluster {
                 active: r.bool(),
             },
         }
+    }
+
+    /// Up to three boots, mostly real ones (a heartbeat naming them can
+    /// end a recovery or admit a follower).
+    fn incarnations(&mut self, r: &mut Reader) -> Vec<Incarnation> {
+        (0..r.u8() % 4)
+            .map(|_| {
+                let id = MEMBERS[usize::from(r.u8()) % MEMBERS.len()];
+                let boot = if r.bool() {
+                    self.boot_of(id)
+                } else {
+                    r.num() as u32
+                };
+                Incarnation { id, boot }
+            })
+            .collect()
     }
 
     fn epoch(&mut self, r: &mut Reader) -> Epoch {

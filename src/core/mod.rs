@@ -32,7 +32,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::board::{Board, Outcome};
 use crate::log::Log;
-use crate::wire::{self, Envelope, Epoch, Kind, Message, NodeId, Op};
+use crate::wire::{self, Envelope, Epoch, Incarnation, Kind, Message, NodeId, Op};
 
 pub use election::Rank;
 pub use requests::MAX_PENDING;
@@ -631,6 +631,10 @@ impl Node {
 
     fn dispatch(&mut self, now: Time, envelope: Envelope) {
         let from = envelope.from;
+        let incarnation = Incarnation {
+            id: from,
+            boot: envelope.boot,
+        };
         let rank = Rank {
             attribute: envelope.attribute,
             id: from,
@@ -642,7 +646,7 @@ impl Node {
             Message::Promise {
                 epoch, last, trial, ..
             } => self.on_promise(now, from, epoch, last, trial),
-            Message::NoState { epoch, trial } => self.on_no_state(now, from, epoch, trial),
+            Message::NoState { epoch, trial } => self.on_no_state(now, incarnation, epoch, trial),
             Message::Reject {
                 epoch,
                 promised,
@@ -658,11 +662,19 @@ impl Node {
                 epoch,
                 last,
                 commit,
-                fresh,
                 alive,
                 recovering,
+                fresh,
             } => {
-                if self.on_heartbeat(now, from, epoch, last, commit, fresh) {
+                let me = Incarnation {
+                    id: self.cfg.id,
+                    boot: self.boot,
+                };
+                let (counted, named) = (fresh.contains(&me), recovering.contains(&me));
+                if self.on_heartbeat(now, from, epoch, last, commit, counted, named) {
+                    let recovering = recovering
+                        .iter()
+                        .fold(0, |bits, r| bits | self.member_bit(r.id));
                     self.relayed = Some(Relayed {
                         at: now,
                         alive,
@@ -674,7 +686,7 @@ impl Node {
                 epoch,
                 matched,
                 recovering,
-            } => self.on_ack(now, from, epoch, matched, recovering),
+            } => self.on_ack(now, incarnation, epoch, matched, recovering),
             Message::Pull {
                 epoch,
                 last,
@@ -868,28 +880,272 @@ impl std::fmt::Display for Rank {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::{Command, Entry, LogPos};
 
-    #[test]
-    fn a_datagram_claiming_to_come_from_this_node_is_refused() {
-        let config = Config {
-            id: 1,
+    fn config(id: NodeId) -> Config {
+        Config {
+            id,
             members: vec![1, 2, 3],
             heartbeat: Duration::from_millis(50),
             timeout: Duration::from_millis(300),
             request_timeout: Duration::from_secs(3),
             cluster: 9,
+        }
+    }
+
+    /// One member of a three-member cluster, fed datagrams by hand.
+    struct Member {
+        node: Node,
+        /// Milliseconds.
+        now: u64,
+    }
+
+    impl Member {
+        fn boot(id: NodeId) -> Member {
+            let mut m = Member {
+                node: Node::new(config(id), u64::from(id), Time(0)),
+                now: 0,
+            };
+            m.sent();
+            m
+        }
+
+        fn me(&self) -> Incarnation {
+            Incarnation {
+                id: self.node.cfg.id,
+                boot: self.node.boot,
+            }
+        }
+
+        fn hears(&mut self, from: Incarnation, message: Message) {
+            self.now += 1;
+            let envelope = Envelope {
+                cluster: 9,
+                from: from.id,
+                boot: from.boot,
+                attribute: 7,
+                message,
+            };
+            let bytes = wire::encode(&envelope).unwrap();
+            self.node
+                .handle_datagram(Time(self.now * 1000), from.id, &bytes);
+        }
+
+        fn waits(&mut self, ms: u64) {
+            let end = self.now + ms;
+            while self.now < end {
+                self.now += 10;
+                self.node.handle_timeout(Time(self.now * 1000));
+            }
+        }
+
+        fn sent(&mut self) -> Vec<(NodeId, Message)> {
+            std::iter::from_fn(|| self.node.poll_transmit())
+                .map(|t| (t.to, wire::decode(&t.payload).unwrap().message))
+                .collect()
+        }
+
+        /// Fenced by both others' reports that they promised `epoch`.
+        fn fenced_at(&mut self, epoch: Epoch, others: [Incarnation; 2]) {
+            let for_boot = self.node.boot;
+            for other in others {
+                let info = Message::Info {
+                    for_boot,
+                    promised: epoch,
+                    active: true,
+                };
+                self.hears(other, info);
+            }
+        }
+    }
+
+    fn epoch(number: u64, leader: NodeId, boot: u32) -> Epoch {
+        Epoch {
+            number,
+            leader,
+            boot,
+        }
+    }
+
+    fn heartbeat(epoch: Epoch, seq: u64, recovering: Vec<Incarnation>) -> Message {
+        Message::Heartbeat {
+            epoch,
+            last: LogPos { tag: epoch, seq },
+            commit: 0,
+            alive: 0b111,
+            recovering,
+            fresh: Vec::new(),
+        }
+    }
+
+    const LEADER: Incarnation = Incarnation { id: 1, boot: 100 };
+    const THIRD: Incarnation = Incarnation { id: 3, boot: 300 };
+
+    #[test]
+    fn a_datagram_claiming_to_come_from_this_node_is_refused() {
+        let mut node = Member::boot(1);
+        node.hears(Incarnation { id: 1, boot: 5 }, Message::Election);
+        assert_eq!(node.node.counters().dropped.get("spoofed"), Some(&1));
+        assert!(node.sent().is_empty(), "no Alive sent to itself");
+    }
+
+    /// tests/model.rs, `model_unmodified_rules_lose_a_commit_via_stale_heartbeat`:
+    /// before its crash, node 2 acknowledged seq 2, which the leader
+    /// committed counting it. A heartbeat the leader sent earlier (end of
+    /// log: seq 1) arrives after the reboot. Had it ended the recovery, node
+    /// 2 would count as a copy without seq 2, and with node 3 elect a leader
+    /// that lacks it.
+    #[test]
+    fn a_heartbeat_sent_before_the_reboot_does_not_end_recovery() {
+        let e = epoch(1, 1, LEADER.boot);
+        let mut node2 = Member::boot(2);
+        node2.fenced_at(e, [LEADER, THIRD]);
+        node2.hears(
+            LEADER,
+            Message::Append {
+                epoch: e,
+                prev: LogPos::default(),
+                commit: 0,
+                commands: vec![Command::Noop],
+            },
+        );
+        node2.hears(LEADER, heartbeat(e, 1, Vec::new()));
+        assert_eq!(node2.node.leader(), Some(1), "it follows the leader");
+        assert!(
+            node2.node.is_recovering(),
+            "a heartbeat that does not name this boot may predate the reboot"
+        );
+        let acks: Vec<_> = node2.sent();
+        assert!(
+            acks.iter().any(|(to, m)| *to == 1
+                && matches!(
+                    m,
+                    Message::Ack {
+                        recovering: true,
+                        ..
+                    }
+                )),
+            "it tells the leader it is recovering: {acks:?}"
+        );
+
+        // The leader hears the new boot and names it; its log now ends at 2.
+        node2.hears(LEADER, heartbeat(e, 2, vec![node2.me()]));
+        assert!(node2.node.is_recovering(), "it lacks seq 2");
+        let entry = Entry {
+            tag: e,
+            command: Command::Noop,
         };
-        let mut node = Node::new(config, 1, Time(0));
-        while node.poll_transmit().is_some() {}
-        let forged = Envelope {
-            cluster: 9,
-            from: 1,
-            boot: 5,
-            attribute: 7,
-            message: Message::Election,
+        node2.hears(
+            LEADER,
+            Message::Entries {
+                epoch: e,
+                prev: LogPos { tag: e, seq: 1 },
+                entries: vec![entry],
+                end_of_batch: true,
+            },
+        );
+        node2.hears(LEADER, heartbeat(e, 2, vec![node2.me()]));
+        assert!(!node2.node.is_recovering(), "it holds the leader's log");
+    }
+
+    /// tests/model.rs, `..._via_stale_prepare_at_boot`: node 3 reboots after
+    /// the cluster formed and a stale Prepare of an epoch started fresh
+    /// earlier reaches it. It must not follow that epoch unfenced, since the
+    /// fresh start did not count this boot.
+    #[test]
+    fn a_fresh_epoch_is_followed_unfenced_only_by_the_boots_it_counted() {
+        let e = epoch(1, 1, LEADER.boot);
+        let mut node3 = Member::boot(3);
+        node3.hears(
+            LEADER,
+            Message::Prepare {
+                epoch: e,
+                trial: false,
+            },
+        );
+        let fresh = |counted: Vec<Incarnation>| Message::Heartbeat {
+            epoch: e,
+            last: LogPos { tag: e, seq: 1 },
+            commit: 0,
+            alive: 0b011,
+            recovering: Vec::new(),
+            fresh: counted,
         };
-        node.handle_datagram(Time(10), 1, &wire::encode(&forged).unwrap());
-        assert_eq!(node.counters().dropped.get("spoofed"), Some(&1));
-        assert!(node.poll_transmit().is_none(), "no Alive sent to itself");
+        node3.hears(LEADER, fresh(vec![Incarnation { id: 2, boot: 200 }]));
+        assert_eq!(node3.node.leader(), None, "not counted: waits for a fence");
+        let counted = vec![Incarnation {
+            id: 3,
+            boot: node3.node.boot,
+        }];
+        node3.hears(LEADER, fresh(counted));
+        assert_eq!(node3.node.leader(), Some(1), "counted: follows");
+    }
+
+    /// Boots node 1 alone until it asks the trial round of its takeover.
+    fn candidate() -> (Member, Epoch) {
+        let mut node1 = Member::boot(1);
+        for _ in 0..100 {
+            node1.waits(50);
+            let trial = node1.sent().into_iter().find_map(|(_, m)| match m {
+                Message::Prepare { epoch, trial: true } => Some(epoch),
+                _ => None,
+            });
+            if let Some(e) = trial {
+                return (node1, e);
+            }
+        }
+        panic!("a lone node takes over");
+    }
+
+    fn no_state(epoch: Epoch, trial: bool) -> Message {
+        Message::NoState { epoch, trial }
+    }
+
+    /// tests/model.rs, `..._via_nostates_collected_over_time`: a NoState
+    /// counts only from a boot that also answered the trial round, so members
+    /// memoryless one after the other never make a fresh start.
+    #[test]
+    fn a_fresh_start_counts_only_boots_memoryless_in_both_rounds() {
+        let before = Incarnation { id: 2, boot: 200 };
+        let after = Incarnation { id: 2, boot: 201 };
+
+        let (mut node1, e) = candidate();
+        node1.hears(before, no_state(e, true));
+        assert!(
+            node1
+                .sent()
+                .iter()
+                .any(|(_, m)| matches!(m, Message::Prepare { trial: false, .. })),
+            "node 1 and node 2 are a memoryless majority: the real round"
+        );
+        node1.waits(320); // node 2's old boot goes quiet; it reboots
+        node1.hears(after, no_state(e, false));
+        node1.hears(THIRD, no_state(e, false));
+        assert_eq!(node1.node.counters().dropped.get("unconfirmed_boot"), None);
+        assert_eq!(
+            node1.node.counted_no_state(),
+            vec![1],
+            "neither answered the trial in that boot"
+        );
+
+        let (mut node1, e) = candidate();
+        node1.hears(before, no_state(e, true));
+        node1.hears(before, no_state(e, false));
+        assert_eq!(node1.node.counted_no_state(), vec![1, 2]);
+        node1.waits(350); // the wait for members with state
+        assert_eq!(
+            node1.node.leading(),
+            Some(e),
+            "memoryless at once: fresh start"
+        );
+        let counted = node1.sent().into_iter().find_map(|(_, m)| match m {
+            Message::Heartbeat { fresh, .. } => Some(fresh),
+            _ => None,
+        });
+        assert_eq!(
+            counted,
+            Some(vec![before]),
+            "the heartbeat names who may follow"
+        );
     }
 }

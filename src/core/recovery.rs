@@ -9,10 +9,16 @@
 //! then holds only memoryless members, its leader among them: that epoch is
 //! dead). The highest epoch reported is the fence; the node follows only a
 //! leader at or past it, loads the board from that leader, and counts again
-//! only once it holds everything the leader had committed.
+//! only once it holds the leader's whole log as of a heartbeat naming this
+//! boot: that heartbeat postdates the reboot, so its log holds every entry
+//! this node ever acknowledged (and the leader has forgotten the old acks).
+//! Going by the commit index, or by any heartbeat, is not enough: a
+//! heartbeat delayed past the reboot would name an end the node's old
+//! incarnation had already acknowledged beyond (found by `tests/model.rs`).
 //!
 //! The one exception is an epoch started from a memoryless majority (see
-//! [`super::takeover`]): its members answered the Prepare, they follow it.
+//! [`super::takeover`]): the members that start counted, in the boot it
+//! counted, follow it (the heartbeat lists them); nobody else does.
 
 use std::collections::BTreeMap;
 
@@ -30,18 +36,31 @@ pub(super) struct Recovery {
     reports: BTreeMap<NodeId, (Epoch, bool)>,
     /// Set once enough active members reported.
     fence: Option<Epoch>,
-    /// The commit index the leader it follows had when it started following
-    /// (with that leader's epoch): holding up to it, the node holds every
-    /// committed write it may have acknowledged before it lost its memory.
+    /// The end of the log of the leader it follows, from a heartbeat that
+    /// named this boot (with that leader's epoch): holding up to it, the
+    /// node holds every write it may have acknowledged before it lost its
+    /// memory.
     target: Option<(Epoch, u64)>,
 }
 
 impl Recovery {
-    /// May a recovering node follow the leader of `epoch`?
-    pub(super) fn may_follow(&self, epoch: Epoch, promised: Epoch, fresh: bool) -> bool {
+    /// May a recovering node follow the leader of `epoch`? `counted`: that
+    /// epoch's fresh start counted this boot's `NoState`.
+    pub(super) fn may_follow(&self, epoch: Epoch, promised: Epoch, counted: bool) -> bool {
         match self.fence {
             Some(fence) if epoch >= fence => true,
-            _ => fresh && epoch == promised,
+            _ => counted && epoch == promised,
+        }
+    }
+
+    /// A leader below the fence is heard: the fence may stand for a
+    /// takeover that has since given up. Ask again (a fence drawn later is
+    /// as sound as one drawn earlier; a live higher epoch shows up again,
+    /// and its promisers refuse this leader until it steps down).
+    pub(super) fn below_fence(&mut self, epoch: Epoch) {
+        if self.fence.is_some_and(|f| epoch < f) {
+            self.fence = None;
+            self.reports.clear();
         }
     }
 }
@@ -56,9 +75,16 @@ impl Node {
     }
 
     pub(super) fn on_probe(&mut self, from: NodeId, boot: u32) {
+        // A takeover asking for real counts as promised here: its promisers
+        // may include the prober's forgotten self, so the fence must reach
+        // it (the candidate promises itself only once it leads).
+        let promised = match &self.duty {
+            super::Duty::Preparing(t) => self.promised.max(t.asking().unwrap_or_default()),
+            _ => self.promised,
+        };
         let message = Message::Info {
             for_boot: boot,
-            promised: self.promised,
+            promised,
             active: !self.is_recovering(),
         };
         self.send(from, message);
@@ -90,19 +116,19 @@ impl Node {
         }
     }
 
-    /// Notes the leader's commit index while recovering; finishes recovery
-    /// once this node holds that far.
-    pub(super) fn recovery_progress(&mut self, leader_commit: Option<u64>) {
+    /// Notes the leader's end of log from a heartbeat naming this boot;
+    /// finishes recovery once this node holds that far.
+    pub(super) fn recovery_progress(&mut self, leader_last: Option<u64>) {
         let verified = self.verified.min(self.log.last().seq);
         let epoch = self.promised;
         let Memory::Recovering(r) = &mut self.memory else {
             return;
         };
-        if let Some(c) = leader_commit {
-            // Any leader's commit index since the reboot will do; a newer
-            // leader's history replaces an older one's.
+        if let Some(last) = leader_last {
+            // Any such heartbeat will do; a newer leader's history replaces
+            // an older one's.
             if r.target.is_none_or(|(e, _)| e != epoch) {
-                r.target = Some((epoch, c));
+                r.target = Some((epoch, last));
             }
         }
         let leader = match &self.duty {

@@ -11,7 +11,10 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use log::{error, info, warn};
 
 use super::{Duty, Following, Memory, Node, Time};
-use crate::wire::{self, Command, Entry, Epoch, LogPos, Message, NodeId, PAYLOAD_BUDGET};
+use crate::wire::{
+    self, Command, Entry, Epoch, Incarnation, LogPos, Message, NodeId, NAMED_PER_HEARTBEAT,
+    PAYLOAD_BUDGET,
+};
 
 /// Entries a leader keeps for lagging members before they get a snapshot.
 const MAX_LEADER_TAIL: usize = 16_384;
@@ -20,7 +23,8 @@ const FOLLOWER_TAIL: u64 = 1_024;
 
 pub(super) struct Leadership {
     pub(super) epoch: Epoch,
-    fresh: bool,
+    /// Started fresh: the memoryless members that start counted.
+    fresh: Vec<Incarnation>,
     since: Time,
     progress: BTreeMap<NodeId, Progress>,
     /// First seq not yet sent in an `Append`.
@@ -34,13 +38,15 @@ pub(super) struct Leadership {
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Progress {
+    /// The boot these acks came from: a new boot starts from nothing.
+    boot: Option<u32>,
     matched: u64,
     acked_at: Option<Time>,
     recovering: bool,
 }
 
 impl Node {
-    pub(super) fn become_leader(&mut self, now: Time, epoch: Epoch, fresh: bool) {
+    pub(super) fn become_leader(&mut self, now: Time, epoch: Epoch, fresh: Vec<Incarnation>) {
         let in_log = self
             .log
             .after(self.commit)
@@ -136,7 +142,7 @@ impl Node {
     pub(super) fn on_ack(
         &mut self,
         now: Time,
-        from: NodeId,
+        from: Incarnation,
         epoch: Epoch,
         matched: u64,
         recovering: bool,
@@ -148,14 +154,21 @@ impl Node {
         if l.epoch != epoch {
             return;
         }
-        let Some(p) = l.progress.get_mut(&from) else {
+        let Some(p) = l.progress.get_mut(&from.id) else {
             return;
         };
+        if p.boot != Some(from.boot) {
+            // What an earlier boot held is gone with it.
+            *p = Progress {
+                boot: Some(from.boot),
+                ..Progress::default()
+            };
+        }
         p.acked_at = Some(now);
         if p.recovering && !recovering {
             info!(
-                "node {}: node {from} has recovered and counts again",
-                self.cfg.id
+                "node {}: node {} has recovered and counts again",
+                self.cfg.id, from.id
             );
         }
         p.recovering = recovering;
@@ -241,12 +254,17 @@ impl Node {
         };
         let now = self.now;
         let mut alive = self.member_bit(self.cfg.id);
-        let mut recovering = 0;
-        for (&id, p) in &l.progress {
+        let mut recovering = Vec::new();
+        // Start at a different member each time (round robin by the clock).
+        let turn = (now.0 / self.cfg.heartbeat.as_micros().max(1) as u64) as usize;
+        let skip = turn % l.progress.len().max(1);
+        for (&id, p) in l.progress.iter().cycle().skip(skip).take(l.progress.len()) {
             if p.acked_at.is_some_and(|t| now.since(t) < self.cfg.timeout) {
                 alive |= self.member_bit(id);
-                if p.recovering {
-                    recovering |= self.member_bit(id);
+                if let (true, Some(boot)) = (p.recovering, p.boot) {
+                    if recovering.len() < NAMED_PER_HEARTBEAT {
+                        recovering.push(Incarnation { id, boot });
+                    }
                 }
             }
         }
@@ -254,9 +272,9 @@ impl Node {
             epoch: l.epoch,
             last: self.log.last(),
             commit: self.commit,
-            fresh: l.fresh,
             alive,
             recovering,
+            fresh: l.fresh.iter().take(NAMED_PER_HEARTBEAT).copied().collect(),
         })
     }
 
@@ -313,7 +331,7 @@ impl Node {
 
     /// Checks a message from a would-be leader of `epoch`; true if this node
     /// follows it (and has noted the contact).
-    fn accept_leader(&mut self, now: Time, from: NodeId, epoch: Epoch, fresh: bool) -> bool {
+    fn accept_leader(&mut self, now: Time, from: NodeId, epoch: Epoch, counted: bool) -> bool {
         if epoch.leader != from {
             self.counters.drop_one("spoofed");
             return false;
@@ -326,8 +344,9 @@ impl Node {
         let following = epoch == self.promised
             && matches!(&self.duty, Duty::Follower(f) if f.leader == Some(from));
         if !following && (epoch > self.promised || self.is_recovering()) {
-            if let Memory::Recovering(r) = &self.memory {
-                if !r.may_follow(epoch, self.promised, fresh) {
+            if let Memory::Recovering(r) = &mut self.memory {
+                if !r.may_follow(epoch, self.promised, counted) {
+                    r.below_fence(epoch);
                     // Not fenced yet: stay quiet, but do not disturb this leader.
                     self.leader_contact = Some(now);
                     self.wait_for_leader(now);
@@ -382,10 +401,13 @@ impl Node {
             self.start_pull(now, from, epoch);
         }
         self.learn_commit(commit);
-        self.recovery_progress(Some(commit));
+        self.recovery_progress(None);
         self.ack_due = true;
     }
 
+    /// `counted`: this boot was counted by the fresh start of `epoch`;
+    /// `named`: the leader names this boot as recovering.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn on_heartbeat(
         &mut self,
         now: Time,
@@ -393,9 +415,10 @@ impl Node {
         epoch: Epoch,
         last: LogPos,
         commit: u64,
-        fresh: bool,
+        counted: bool,
+        named: bool,
     ) -> bool {
-        if !self.accept_leader(now, from, epoch, fresh) {
+        if !self.accept_leader(now, from, epoch, counted) {
             return false;
         }
         if self.diverged {
@@ -430,7 +453,10 @@ impl Node {
             self.start_pull(now, from, epoch);
         }
         self.learn_commit(commit);
-        self.recovery_progress(Some(commit));
+        // The leader heard this boot, so `last` postdates the reboot and
+        // covers every entry the leader ever counted this node's old acks
+        // for.
+        self.recovery_progress(named.then_some(last.seq));
         // Ack when there is news, and often enough for the leader to know
         // this node is alive; a commit notice right after an ack needs none.
         let stale = self

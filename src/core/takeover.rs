@@ -17,14 +17,19 @@
 //! Nodes without memory answer `NoState` and count for nothing, except in one
 //! case: when a majority of members has no state at all (a fresh cluster, or a
 //! majority that rebooted), waiting could never end, so the leader starts from
-//! the best state it can find and says so in the log.
+//! the best state it can find and says so in the log. That majority must have
+//! been memoryless *at once*, not one after the other (one recovering while
+//! the next reboots, which loses nothing): a `NoState` counts only from a
+//! boot that also gave one in the trial round. Memory is lost only with a
+//! boot and regained at most once, so every member counted was memoryless
+//! when the real round began. (Found by `tests/model.rs`.)
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use log::{info, warn};
+use log::{debug, info, warn};
 
 use super::{Duty, Memory, Node, Time};
-use crate::wire::{Epoch, LogPos, Message, NodeId};
+use crate::wire::{Epoch, Incarnation, LogPos, Message, NodeId};
 
 pub(super) struct Takeover {
     pub(super) epoch: Epoch,
@@ -34,15 +39,33 @@ pub(super) struct Takeover {
     deadline: Time,
     /// Members with state that promised, with their log positions.
     promises: BTreeMap<NodeId, LogPos>,
-    /// Members without state that promised.
-    no_state: BTreeSet<NodeId>,
+    /// Members without state that promised, with their boot.
+    no_state: BTreeMap<NodeId, u32>,
+    /// The real round: the boots that answered `NoState` to the trial.
+    trial_no_state: BTreeMap<NodeId, u32>,
     /// When a memoryless majority stops waiting for members with state.
     fresh_after: Option<Time>,
     /// Adopting a better log: from whom, up to where, and whether fresh.
     pub(super) fetching: Option<(NodeId, LogPos, bool)>,
 }
 
+impl Takeover {
+    /// The epoch, once the real round asks members to promise it.
+    pub(super) fn asking(&self) -> Option<Epoch> {
+        (!self.trial).then_some(self.epoch)
+    }
+}
+
 impl Node {
+    /// Members whose `NoState` the takeover under way counts.
+    #[cfg(test)]
+    pub(super) fn counted_no_state(&self) -> Vec<NodeId> {
+        match &self.duty {
+            Duty::Preparing(t) => t.no_state.keys().copied().collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub(super) fn start_takeover(&mut self, now: Time) {
         let number = self
             .highest_number
@@ -63,7 +86,8 @@ impl Node {
             trial: true,
             deadline: now + self.cfg.timeout * 2,
             promises: BTreeMap::new(),
-            no_state: BTreeSet::new(),
+            no_state: BTreeMap::new(),
+            trial_no_state: BTreeMap::new(),
             fresh_after: None,
             fetching: None,
         };
@@ -72,7 +96,7 @@ impl Node {
                 takeover.promises.insert(self.cfg.id, self.log.last());
             }
             Memory::Recovering(_) => {
-                takeover.no_state.insert(self.cfg.id);
+                takeover.no_state.insert(self.cfg.id, self.boot);
             }
         }
         info!(
@@ -103,7 +127,7 @@ impl Node {
             let silent: Vec<NodeId> = self
                 .peers
                 .keys()
-                .filter(|id| !t.promises.contains_key(id) && !t.no_state.contains(id))
+                .filter(|id| !t.promises.contains_key(id) && !t.no_state.contains_key(id))
                 .copied()
                 .collect();
             for id in silent {
@@ -189,12 +213,21 @@ impl Node {
         }
     }
 
-    pub(super) fn on_no_state(&mut self, now: Time, from: NodeId, epoch: Epoch, trial: bool) {
+    pub(super) fn on_no_state(&mut self, now: Time, from: Incarnation, epoch: Epoch, trial: bool) {
         if let Duty::Preparing(t) = &mut self.duty {
             if t.epoch == epoch && t.trial == trial && t.fetching.is_none() {
-                t.promises.remove(&from);
-                t.no_state.insert(from);
-                self.decide(now);
+                // Whatever it promised before, it has forgotten.
+                t.promises.remove(&from.id);
+                if trial || t.trial_no_state.get(&from.id) == Some(&from.boot) {
+                    t.no_state.insert(from.id, from.boot);
+                    self.decide(now);
+                } else {
+                    debug!(
+                        "node {}: NoState from node {} for epoch {epoch} not counted: it was \
+                         not memoryless in that boot at the trial",
+                        self.cfg.id, from.id
+                    );
+                }
             }
         }
     }
@@ -263,7 +296,9 @@ impl Node {
             if t.promises.len() >= enough || t.no_state.len() >= majority {
                 t.trial = false;
                 t.promises.retain(|id, _| *id == me);
-                t.no_state.retain(|id| *id == me);
+                t.trial_no_state = std::mem::take(&mut t.no_state);
+                t.no_state
+                    .extend(t.trial_no_state.get_key_value(&me).map(|(k, v)| (*k, *v)));
                 let epoch = t.epoch;
                 self.broadcast(Message::Prepare {
                     epoch,
@@ -332,6 +367,12 @@ impl Node {
         };
         let epoch = t.epoch;
         let with_state = t.promises.len();
+        let counted: Vec<Incarnation> = t
+            .no_state
+            .iter()
+            .filter(|(id, _)| **id != self.cfg.id)
+            .map(|(&id, &boot)| Incarnation { id, boot })
+            .collect();
         if self.is_recovering() && self.log.last().seq > 0 {
             info!(
                 "node {}: recovered the board (seq {}) while taking over",
@@ -357,6 +398,6 @@ impl Node {
                 );
             }
         }
-        self.become_leader(now, epoch, fresh);
+        self.become_leader(now, epoch, if fresh { counted } else { Vec::new() });
     }
 }
