@@ -2047,57 +2047,50 @@ fn model_catches_recovering_node_voting_as_stateful() {
     );
 }
 
+/// Explores the core's rules with one rule broken and expects a violation
+/// of one of `properties`.
+fn assert_broken_rule_caught(name: &str, b: Bounds, mu: Mutations, properties: &[&str]) {
+    assert_caught(&run(name, cfg(b, mu, FIXED), CAP), properties);
+}
+
+const NO_CLIENTS: Bounds = Bounds {
+    max_clients: 0,
+    ..SMALL
+};
+
 /// (c) The new leader keeps its own log instead of the best promised one.
 #[test]
 fn model_catches_leader_keeping_its_own_log() {
-    let b = Bounds {
-        max_clients: 0,
+    let no_crashes = Bounds {
         max_crashes: 0,
-        ..SMALL
+        ..NO_CLIENTS
     };
     let mu = Mutations {
         adopt_own_log: true,
         ..RULES
     };
-    assert_caught(
-        &run("mutation-c/adopt-own-log", cfg(b, mu, FIXED), CAP),
-        &["P2", "P3"],
-    );
+    assert_broken_rule_caught("mutation-c/adopt-own-log", no_crashes, mu, &["P2", "P3"]);
 }
 
 /// (d) No recovery fence: one crash suffices (the rebooted node follows a
 /// stale leader of a lower epoch and makes it a majority).
 #[test]
 fn model_catches_missing_recovery_fence() {
-    let b = Bounds {
-        max_clients: 0,
-        ..SMALL
-    };
     let mu = Mutations {
         no_fence: true,
         ..RULES
     };
-    assert_caught(
-        &run("mutation-d/no-fence", cfg(b, mu, FIXED), CAP),
-        &["P2", "P3"],
-    );
+    assert_broken_rule_caught("mutation-d/no-fence", NO_CLIENTS, mu, &["P2", "P3"]);
 }
 
 /// (e) The leader counts acks of Recovering members towards commit.
 #[test]
 fn model_catches_counting_recovering_acks() {
-    let b = Bounds {
-        max_clients: 0,
-        ..SMALL
-    };
     let mu = Mutations {
         count_recovering_acks: true,
         ..RULES
     };
-    assert_caught(
-        &run("mutation-e/recovering-ack", cfg(b, mu, FIXED), CAP),
-        &["P6"],
-    );
+    assert_broken_rule_caught("mutation-e/recovering-ack", NO_CLIENTS, mu, &["P6"]);
 }
 
 /// Explores the bounds in `BB_MODEL` = "numbers,takeovers,clients,crashes,
