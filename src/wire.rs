@@ -358,7 +358,6 @@ impl Message {
     }
 }
 
-/// Who sent a datagram, in which cluster, and what it says.
 /// Boots a heartbeat names in each of its lists, so that it fits a frame
 /// whatever the cluster's size. A member left out recovers at a later
 /// heartbeat (the list rotates) or, left out of a fresh start's list, waits
@@ -372,6 +371,7 @@ pub struct Incarnation {
     pub boot: u32,
 }
 
+/// Who sent a datagram, in which cluster, and what it says.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Envelope {
     /// Hash of the membership: nodes of two clusters sharing a network ignore

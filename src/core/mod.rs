@@ -666,10 +666,7 @@ impl Node {
                 recovering,
                 fresh,
             } => {
-                let me = Incarnation {
-                    id: self.cfg.id,
-                    boot: self.boot,
-                };
+                let me = self.incarnation();
                 let (counted, named) = (fresh.contains(&me), recovering.contains(&me));
                 if self.on_heartbeat(now, from, epoch, last, commit, counted, named) {
                     let recovering = recovering
@@ -714,6 +711,14 @@ impl Node {
                 promised,
                 active,
             } => self.on_info(now, from, for_boot, promised, active),
+        }
+    }
+
+    /// This boot of this member.
+    fn incarnation(&self) -> Incarnation {
+        Incarnation {
+            id: self.cfg.id,
+            boot: self.boot,
         }
     }
 
@@ -911,10 +916,7 @@ mod tests {
         }
 
         fn me(&self) -> Incarnation {
-            Incarnation {
-                id: self.node.cfg.id,
-                boot: self.node.boot,
-            }
+            self.node.incarnation()
         }
 
         fn hears(&mut self, from: Incarnation, message: Message) {
@@ -967,14 +969,20 @@ mod tests {
         }
     }
 
-    fn heartbeat(epoch: Epoch, seq: u64, recovering: Vec<Incarnation>) -> Message {
+    /// A heartbeat of `epoch`'s leader, its log ending at `seq`.
+    fn heartbeat(
+        epoch: Epoch,
+        seq: u64,
+        recovering: Vec<Incarnation>,
+        fresh: Vec<Incarnation>,
+    ) -> Message {
         Message::Heartbeat {
             epoch,
             last: LogPos { tag: epoch, seq },
             commit: 0,
             alive: 0b111,
             recovering,
-            fresh: Vec::new(),
+            fresh,
         }
     }
 
@@ -1009,7 +1017,7 @@ mod tests {
                 commands: vec![Command::Noop],
             },
         );
-        node2.hears(LEADER, heartbeat(e, 1, Vec::new()));
+        node2.hears(LEADER, heartbeat(e, 1, Vec::new(), Vec::new()));
         assert_eq!(node2.node.leader(), Some(1), "it follows the leader");
         assert!(
             node2.node.is_recovering(),
@@ -1029,7 +1037,7 @@ mod tests {
         );
 
         // The leader hears the new boot and names it; its log now ends at 2.
-        node2.hears(LEADER, heartbeat(e, 2, vec![node2.me()]));
+        node2.hears(LEADER, heartbeat(e, 2, vec![node2.me()], Vec::new()));
         assert!(node2.node.is_recovering(), "it lacks seq 2");
         let entry = Entry {
             tag: e,
@@ -1044,7 +1052,7 @@ mod tests {
                 end_of_batch: true,
             },
         );
-        node2.hears(LEADER, heartbeat(e, 2, vec![node2.me()]));
+        node2.hears(LEADER, heartbeat(e, 2, vec![node2.me()], Vec::new()));
         assert!(!node2.node.is_recovering(), "it holds the leader's log");
     }
 
@@ -1063,21 +1071,10 @@ mod tests {
                 trial: false,
             },
         );
-        let fresh = |counted: Vec<Incarnation>| Message::Heartbeat {
-            epoch: e,
-            last: LogPos { tag: e, seq: 1 },
-            commit: 0,
-            alive: 0b011,
-            recovering: Vec::new(),
-            fresh: counted,
-        };
+        let fresh = |counted| heartbeat(e, 1, Vec::new(), counted);
         node3.hears(LEADER, fresh(vec![Incarnation { id: 2, boot: 200 }]));
         assert_eq!(node3.node.leader(), None, "not counted: waits for a fence");
-        let counted = vec![Incarnation {
-            id: 3,
-            boot: node3.node.boot,
-        }];
-        node3.hears(LEADER, fresh(counted));
+        node3.hears(LEADER, fresh(vec![node3.me()]));
         assert_eq!(node3.node.leader(), Some(1), "counted: follows");
     }
 

@@ -367,10 +367,11 @@ impl Node {
         };
         let epoch = t.epoch;
         let with_state = t.promises.len();
+        // Who may follow this epoch before they are fenced.
         let counted: Vec<Incarnation> = t
             .no_state
             .iter()
-            .filter(|(id, _)| **id != self.cfg.id)
+            .filter(|(id, _)| fresh && **id != self.cfg.id)
             .map(|(&id, &boot)| Incarnation { id, boot })
             .collect();
         if self.is_recovering() && self.log.last().seq > 0 {
@@ -398,6 +399,6 @@ impl Node {
                 );
             }
         }
-        self.become_leader(now, epoch, if fresh { counted } else { Vec::new() });
+        self.become_leader(now, epoch, counted);
     }
 }
