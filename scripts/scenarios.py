@@ -232,6 +232,15 @@ def url_of(i):
     return "http://%s.%d" % (NET, i)
 
 
+def split_sides(c, old):
+    """The largest minority holding the leader `old`, and the majority left."""
+    k = (c.n - 1) // 2
+    others = [i for i in range(1, c.n + 1) if i != old]
+    minority = [old] + others[:k - 1]
+    majority = [i for i in range(1, c.n + 1) if i not in minority]
+    return minority, majority
+
+
 def pre_writes(h, urls, k=3):
     """A few acknowledged adds through every node before the fault."""
     cc.add_phase(h, urls, k, 1, max_time=30)
@@ -540,17 +549,14 @@ def scn_minority(c, r, o):
     h = cc.History()
     if pre_writes(h, c.urls):
         r.fail("writes failed before any fault")
-    k = (c.n - 1) // 2
-    others = [i for i in range(1, c.n + 1) if i != old]
-    minority = [old] + others[:k - 1]
-    majority = [i for i in range(1, c.n + 1) if i not in minority]
+    minority, majority = split_sides(c, old)
     ws = start_writers(h, list(range(1, c.n + 1)), interval=0.05)
     time.sleep(0.5)
     t_fault = now()
     for i in minority:
         c.cut(i)
     r.t("cut_cmd_s", now() - t_fault)
-    say("    cut %s (the leader and %d more) off; writes go on through all %d nodes" % (minority, k - 1, c.n))
+    say("    cut %s (the leader and %d more) off; writes go on through all %d nodes" % (minority, len(minority) - 1, c.n))
     posters = [InsidePoster(c, h, i, "in%d" % i, count=1) for i in minority]
     for p in posters:
         p.start()
@@ -589,10 +595,7 @@ def scn_split(c, r, o):
     h = cc.History()
     if pre_writes(h, c.urls):
         r.fail("writes failed before any fault")
-    k = (c.n - 1) // 2
-    others = [i for i in range(1, c.n + 1) if i != old]
-    minority = [old] + others[:k - 1]
-    majority = [i for i in range(1, c.n + 1) if i not in minority]
+    minority, majority = split_sides(c, old)
     ws = start_writers(h, majority, interval=0.05)
     time.sleep(0.5)
     t_fault = fault(r, "partition", c.partition, minority)
