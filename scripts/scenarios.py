@@ -457,10 +457,10 @@ def scn_cut_leader(c, r, o):
     say("    healed node %s" % old)
     lead = after_heal(r, c, [old], new, t_heal, strict=not o.allow_retakeover)
     if lead is not None and lead == new:
-        rejoin, st = wait_follows(c, old, new, timeout=5)
+        rejoin, st = wait_follows(c, old, new, timeout=10)
         r.t("rejoin_s", rejoin)
         if rejoin is None:
-            r.fail("old leader %s does not follow new leader %s within 5 s of heal: %s" % (old, new, brief_status(st)))
+            r.fail("old leader %s does not follow new leader %s within 10 s of heal: %s" % (old, new, brief_status(st)))
         else:
             say("    old leader %s follows leader %s %.2f s after heal" % (old, new, rejoin))
     time.sleep(1.0)

@@ -146,6 +146,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         board_cache: None,
         strangers: 0,
         send_errors: 0,
+        long_polls: 0,
         stats,
     };
     driver.run(&mut poll, &mut signals)
@@ -166,6 +167,8 @@ struct Driver {
     board_cache: Option<(u64, Answer)>,
     strangers: u64,
     send_errors: u64,
+    /// Long-polls that waited for a change (rather than answering at once).
+    long_polls: u64,
     stats: Arc<HttpStats>,
 }
 
@@ -245,6 +248,7 @@ impl Driver {
                 {
                     let deadline = Instant::now() + http::LONG_POLL;
                     self.waiters.push((since, deadline, job.reply));
+                    self.long_polls += 1;
                 }
                 Call::Board { .. } => {
                     let _ = job.reply.try_send(self.board());
@@ -325,6 +329,7 @@ impl Driver {
         let extra = [
             ("stranger_datagrams", self.strangers),
             ("udp_send_errors", self.send_errors),
+            ("http_long_polls", self.long_polls),
             ("http_requests", self.stats.requests.load(Ordering::Relaxed)),
             (
                 "http_oversized_leaked",

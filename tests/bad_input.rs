@@ -14,7 +14,7 @@ use support::{bin, wait_until, TestCluster};
 #[test]
 fn bad_requests_get_clear_errors_and_change_nothing() {
     let cluster = TestCluster::start("bad-http", 3, 21400);
-    cluster.wait_leader(Duration::from_secs(5));
+    cluster.wait_leader(Duration::from_secs(10));
     let node = cluster.node(1);
     assert_eq!(node.add("keep me").0, 201);
     let before = node.board().unwrap();
@@ -49,7 +49,7 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
     // with 413 and the node stays up.
     for declared in ["70000", "1000000000000000", "18446744073709551615"] {
         let mut s = TcpStream::connect(node.http).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         write!(s, "POST /board HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {declared}\r\n\r\nentry=").unwrap();
         let mut head = [0u8; 12];
         s.read_exact(&mut head).unwrap();
@@ -67,7 +67,7 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
 #[test]
 fn garbage_and_stranger_datagrams_are_dropped_and_counted() {
     let cluster = TestCluster::start("bad-udp", 3, 21500);
-    cluster.wait_leader(Duration::from_secs(5));
+    cluster.wait_leader(Duration::from_secs(10));
     let target = "127.0.0.1:21501";
     let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
     for payload in [
@@ -81,7 +81,7 @@ fn garbage_and_stranger_datagrams_are_dropped_and_counted() {
     }
     let node = cluster.node(1);
     assert!(
-        wait_until(Duration::from_secs(3), || node
+        wait_until(Duration::from_secs(10), || node
             .status()
             .is_some_and(
                 |s| s["counters"]["stranger_datagrams"].as_u64() >= Some(5)
@@ -142,7 +142,7 @@ fn exit_codes_follow_the_contract() {
         .spawn()
         .unwrap();
     let http = "127.0.0.1:21702".parse().unwrap();
-    assert!(wait_until(Duration::from_secs(5), || {
+    assert!(wait_until(Duration::from_secs(10), || {
         blackboard::client::Client::new(http).get("/status").is_ok()
     }));
     let killed = Command::new("kill")
@@ -159,7 +159,7 @@ fn exit_codes_follow_the_contract() {
 #[test]
 fn a_node_of_another_wire_version_is_refused_and_named() {
     let cluster = TestCluster::start("wire-version", 3, 21900);
-    cluster.wait_leader(Duration::from_secs(5));
+    cluster.wait_leader(Duration::from_secs(10));
     // A datagram from member 2's address, as a future version would send it.
     let impostor_addr = "127.0.0.1:21902";
     let target = "127.0.0.1:21901";
@@ -170,7 +170,7 @@ fn a_node_of_another_wire_version_is_refused_and_named() {
         sock.send_to(b"BB\x63whatever comes next", target).unwrap();
     }
     let node = cluster.node(1);
-    assert!(wait_until(Duration::from_secs(3), || node
+    assert!(wait_until(Duration::from_secs(10), || node
         .status()
         .is_some_and(
             |s| s["counters"]["dropped"]["version"].as_u64() >= Some(3)

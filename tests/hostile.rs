@@ -49,11 +49,15 @@ fn intact(cluster: &TestCluster, before: &serde_json::Value) {
 #[test]
 fn idle_and_slow_connections_do_not_stall_the_node() {
     let cluster = TestCluster::start("hostile-conns", 3, 22100);
-    cluster.wait_leader(Duration::from_secs(5));
+    cluster.wait_leader(Duration::from_secs(10));
     let node = cluster.node(1);
     assert_eq!(node.add("before").0, 201);
     let before = node.board().unwrap();
 
+    // A node that waited on any one connection would hang here: the idle
+    // ones never send, and the slow one is incomplete until the loop below
+    // ends. The client's own timeout turns such a hang into a failure, so no
+    // wall-clock bound is needed (one would only measure the machine's load).
     tried("300 idle TCP connections held open");
     let idle: Vec<TcpStream> = (0..300)
         .filter_map(|_| TcpStream::connect(node.http).ok())
@@ -61,11 +65,7 @@ fn idle_and_slow_connections_do_not_stall_the_node() {
     assert!(idle.len() >= 250, "only {} connections opened", idle.len());
     let started = Instant::now();
     assert_eq!(node.add("during idle").0, 201);
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "a write took {:?}",
-        started.elapsed()
-    );
+    println!("  -> a write answered in {:?} past them", started.elapsed());
 
     tried("a client sending its request one byte every 100 ms");
     let mut slow = TcpStream::connect(node.http).unwrap();
@@ -73,14 +73,14 @@ fn idle_and_slow_connections_do_not_stall_the_node() {
     let mut fast_answers = 0;
     for chunk in request.chunks(4) {
         slow.write_all(chunk).unwrap();
-        let started = Instant::now();
+        // The slow request is still incomplete: this answer cannot wait for it.
         assert_eq!(cluster.node(1).add("while slow").0, 201);
-        assert!(started.elapsed() < Duration::from_secs(1));
         fast_answers += 1;
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(100)); // the slow client's pace
     }
     let mut reply = [0u8; 12];
-    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     slow.read_exact(&mut reply).unwrap();
     assert_eq!(&reply, b"HTTP/1.1 201");
     println!("  -> {fast_answers} other writes answered meanwhile, and the slow one too");
@@ -90,7 +90,8 @@ fn idle_and_slow_connections_do_not_stall_the_node() {
     let mut pipe = TcpStream::connect(node.http).unwrap();
     pipe.write_all(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\nPOST /board HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nentry=pipeGET /board HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
     let mut all = String::new();
-    pipe.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    pipe.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     pipe.read_to_string(&mut all).unwrap();
     let statuses: Vec<&str> = all
         .match_indices("HTTP/1.1 ")
@@ -108,7 +109,7 @@ fn idle_and_slow_connections_do_not_stall_the_node() {
         .map(|e| e["text"].as_str().unwrap())
         .collect();
     assert!(texts.contains(&"before") && texts.contains(&"slowx") && texts.contains(&"pipe"));
-    assert!(wait_until(Duration::from_secs(3), || cluster.converged()));
+    assert!(wait_until(Duration::from_secs(10), || cluster.converged()));
     intact(&cluster, &after);
 }
 
@@ -138,12 +139,21 @@ fn running_out_of_file_descriptors_is_survived() {
             .get("/status")
             .is_ok_and(|r| r.status == 200)
     };
-    assert!(wait_until(Duration::from_secs(5), answers));
+    assert!(wait_until(Duration::from_secs(10), answers));
     let flood: Vec<TcpStream> = (0..80)
         .filter_map(|_| TcpStream::connect(http).ok())
         .collect();
     println!("  -> {} connections opened", flood.len());
-    std::thread::sleep(Duration::from_millis(500));
+    let accept_failed = || {
+        std::fs::read_to_string(dir.join("node.log"))
+            .is_ok_and(|log| log.contains("restarting the HTTP server"))
+    };
+    // Hold the flood until the node has run out and said so.
+    assert!(
+        wait_until(Duration::from_secs(10), accept_failed),
+        "no accept failure seen with {} connections open",
+        flood.len()
+    );
     drop(flood);
     assert!(
         wait_until(Duration::from_secs(10), answers),
@@ -151,11 +161,6 @@ fn running_out_of_file_descriptors_is_survived() {
     );
     let restarts = Client::new(http).get("/status").unwrap().body;
     node.stop();
-    let log = std::fs::read_to_string(dir.join("node.log")).unwrap();
-    assert!(
-        log.contains("restarting the HTTP server"),
-        "no accept failure seen:\n{log}"
-    );
     println!(
         "  -> accept failed, the server was rebuilt, and it serves again ({})",
         blackboard::client::json_u64(&restarts, "http_accept_restarts")
@@ -166,12 +171,12 @@ fn running_out_of_file_descriptors_is_survived() {
 #[test]
 fn forged_and_replayed_datagrams_are_refused() {
     let mut cluster = TestCluster::start("hostile-udp", 3, 22400);
-    let leader = cluster.wait_leader(Duration::from_secs(5));
+    let leader = cluster.wait_leader(Duration::from_secs(10));
     let node = cluster.node(leader);
     for t in ["one", "two"] {
         assert_eq!(node.add(t).0, 201);
     }
-    assert!(wait_until(Duration::from_secs(3), || cluster.converged()));
+    assert!(wait_until(Duration::from_secs(10), || cluster.converged()));
     let before = node.board().unwrap();
     let status = node.status().unwrap();
     let cluster_id = blackboard::node::cluster_id(
@@ -271,7 +276,7 @@ fn forged_and_replayed_datagrams_are_refused() {
     let future = [b'B', b'B', wire::WIRE_VERSION + 1, b'x'];
     sock.send_to(&future, &target).unwrap();
 
-    let ok = wait_until(Duration::from_secs(3), || {
+    let ok = wait_until(Duration::from_secs(10), || {
         node.status().is_some_and(|s| {
             let d = &s["counters"]["dropped"];
             d["malformed"].as_u64() > Some(1000)
@@ -303,6 +308,6 @@ fn forged_and_replayed_datagrams_are_refused() {
             .unwrap()
             .clone(),
     );
-    assert!(wait_until(Duration::from_secs(3), || cluster.converged()));
+    assert!(wait_until(Duration::from_secs(10), || cluster.converged()));
     intact(&cluster, &expected);
 }

@@ -13,7 +13,7 @@ use support::{wait_until, TestCluster};
 #[test]
 fn five_nodes_one_order_through_failover_and_reboot() {
     let mut cluster = TestCluster::start("failover", 5, 21000);
-    let first = cluster.wait_leader(Duration::from_secs(5));
+    let first = cluster.wait_leader(Duration::from_secs(10));
 
     // Concurrent posts to all five nodes.
     let acked: Vec<(String, u64)> = thread::scope(|s| {
@@ -78,7 +78,7 @@ fn five_nodes_one_order_through_failover_and_reboot() {
     // Kill the leader with SIGKILL; the others elect a new one.
     let killed_at = Instant::now();
     cluster.kill(first);
-    let second = cluster.wait_leader(Duration::from_secs(5));
+    let second = cluster.wait_leader(Duration::from_secs(10));
     assert_ne!(second, first);
     println!(
         "new leader {second} agreed {:?} after the kill",
@@ -135,7 +135,7 @@ fn five_nodes_one_order_through_failover_and_reboot() {
 #[test]
 fn a_write_answers_only_once_applied_where_it_was_asked() {
     let cluster = TestCluster::start("read-your-write", 3, 21200);
-    let leader = cluster.wait_leader(Duration::from_secs(5));
+    let leader = cluster.wait_leader(Duration::from_secs(10));
     for p in &cluster.nodes {
         let text = format!("mine-{}", p.id);
         let (status, body) = p.add(&text);
@@ -154,30 +154,45 @@ fn a_write_answers_only_once_applied_where_it_was_asked() {
 #[test]
 fn long_poll_answers_when_the_board_moves() {
     let cluster = TestCluster::start("long-poll", 3, 21300);
-    cluster.wait_leader(Duration::from_secs(5));
+    cluster.wait_leader(Duration::from_secs(10));
+    // A board still moving would answer the poll at once.
+    assert!(wait_until(Duration::from_secs(10), || cluster.converged()));
     let seq = cluster.node(2).board().unwrap()["seq"].as_u64().unwrap();
+    let parked = || {
+        cluster
+            .node(2)
+            .status()
+            .and_then(|s| s["counters"]["http_long_polls"].as_u64())
+    };
+    let parked_before = parked().unwrap();
+    // Half the long-poll deadline: an answer within it came from the change.
+    let patience = blackboard::http::LONG_POLL / 2;
     thread::scope(|s| {
         let waiter = s.spawn(|| {
-            let started = Instant::now();
-            let board = cluster.node(2).get_json(&format!("/board?since={seq}"));
-            (board, started.elapsed())
+            cluster
+                .node(2)
+                .client()
+                .with_timeout(patience)
+                .get(&format!("/board?since={seq}"))
         });
-        thread::sleep(Duration::from_millis(200)); // let the poll start waiting
-        assert_eq!(cluster.node(3).add("wake up").0, 201);
-        let (board, waited) = waiter.join().unwrap();
-        let board = board.expect("long-poll answered");
-        assert!(board["seq"].as_u64().unwrap() > seq);
         assert!(
-            waited < Duration::from_secs(5),
-            "answered on change, not at the deadline"
+            wait_until(Duration::from_secs(10), || parked() > Some(parked_before)),
+            "the poll never started waiting"
         );
+        assert_eq!(cluster.node(3).add("wake up").0, 201);
+        let answer = waiter
+            .join()
+            .unwrap()
+            .expect("the long-poll answered on the change, before its deadline");
+        let board: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+        assert!(board["seq"].as_u64().unwrap() > seq);
     });
 }
 
 #[test]
 fn every_node_shows_every_member_and_its_role() {
     let cluster = TestCluster::start("roles", 3, 21800);
-    let leader = cluster.wait_leader(Duration::from_secs(5));
+    let leader = cluster.wait_leader(Duration::from_secs(10));
     let shown = |p: &support::Proc| {
         let status = p.status()?;
         let peers = status["peers"].as_array()?.clone();
@@ -191,7 +206,7 @@ fn every_node_shows_every_member_and_its_role() {
         }))
     };
     assert!(
-        wait_until(Duration::from_secs(3), || cluster
+        wait_until(Duration::from_secs(10), || cluster
             .nodes
             .iter()
             .all(|p| shown(p) == Some(true))),
