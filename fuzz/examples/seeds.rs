@@ -9,9 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use blackboard::board::Board;
-use blackboard::wire::{
-    self, Command, Entry, Envelope, Epoch, LogPos, Message, Op, Request, SnapshotCursor,
-};
+use blackboard::wire::{self, Envelope, Op, Request};
 use blackboard_fuzz::core_harness::{self, msg, tag, CLUSTER};
 use blackboard_fuzz::Writer;
 
@@ -42,109 +40,7 @@ fn main() {
 // ----- wire_decode -----------------------------------------------------------
 
 fn wire_seeds() -> Vec<(String, Vec<u8>)> {
-    let epoch = Epoch {
-        number: 7,
-        leader: 3,
-        boot: 0xdead_beef,
-    };
-    let last = LogPos {
-        tag: epoch,
-        seq: 42,
-    };
-    let request = Request {
-        origin: 2,
-        boot: 99,
-        number: 5,
-        finished_below: 4,
-        op: Op::Add {
-            text: "hello, board".into(),
-        },
-    };
-    let messages = vec![
-        Message::Election,
-        Message::Alive,
-        Message::Prepare { epoch, trial: true },
-        Message::Promise {
-            epoch,
-            last,
-            commit: 40,
-            trial: false,
-        },
-        Message::NoState { epoch, trial: true },
-        Message::Reject {
-            epoch,
-            promised: Epoch { number: 8, ..epoch },
-            leader_alive: true,
-        },
-        Message::Append {
-            epoch,
-            prev: last,
-            commit: 41,
-            commands: vec![
-                Command::Noop,
-                Command::Client(request.clone()),
-                Command::Client(Request {
-                    op: Op::Modify {
-                        id: 3,
-                        text: "été".into(),
-                    },
-                    ..request.clone()
-                }),
-            ],
-        },
-        Message::Heartbeat {
-            epoch,
-            last,
-            commit: 42,
-            alive: 0b111,
-            recovering: vec![wire::Incarnation { id: 2, boot: 9 }],
-            fresh: vec![wire::Incarnation { id: 3, boot: 11 }],
-        },
-        Message::Ack {
-            epoch,
-            matched: 42,
-            recovering: false,
-        },
-        Message::Pull {
-            epoch,
-            last,
-            commit: 40,
-            snapshot: Some(SnapshotCursor {
-                at: last,
-                offset: 1376,
-            }),
-        },
-        Message::Entries {
-            epoch,
-            prev: last,
-            entries: vec![Entry {
-                tag: epoch,
-                command: Command::Client(Request {
-                    op: Op::Delete { id: 9 },
-                    ..request.clone()
-                }),
-            }],
-            end_of_batch: true,
-        },
-        Message::Chunk {
-            epoch,
-            at: last,
-            total: 5,
-            offset: 0,
-            data: vec![1, 2, 3, 4, 5],
-            end_of_batch: true,
-        },
-        Message::Forward {
-            requests: vec![request],
-        },
-        Message::Probe,
-        Message::Info {
-            for_boot: 1234,
-            promised: epoch,
-            active: true,
-        },
-    ];
-    messages
+    wire::one_of_each()
         .into_iter()
         .map(|message| {
             let name = message.kind().name().to_owned();
