@@ -8,8 +8,9 @@
 //!   request has a thread of its own (from a pool that grows on demand and
 //!   reuses idle threads), so a slow client stalls only itself;
 //! - dropping a request whose declared body was not read allocates all of it:
-//!   bodies over [`MAX_BODY`] are refused through `upgrade` and the request is
-//!   leaked, never dropped (counted in `/metrics`);
+//!   bodies over [`MAX_BODY`] are refused through `upgrade` and read away in
+//!   small pieces; absurd ones (over 16 MiB) are leaked, never dropped
+//!   (counted in `/metrics`);
 //! - an accept error ends tiny_http's accept thread: the server is rebuilt.
 
 use std::collections::VecDeque;
@@ -741,17 +742,35 @@ fn respond(request: tiny_http::Request, answer: Answer) {
     }
 }
 
-/// Answers 413 to a request whose declared body is over the limit without
-/// reading or dropping the body: tiny_http would allocate all of it on drop.
-/// The connection is leaked instead (and counted).
+/// Declared bodies up to this size are read and thrown away after the 413;
+/// larger ones are never read (see [`refuse_unread`]).
+const DRAIN_LIMIT: usize = 16 << 20;
+
+/// Answers 413 to a request whose declared body is over [`MAX_BODY`].
+///
+/// tiny_http's body reader, when dropped, allocates one buffer of all that
+/// is still unread (and it drops itself inside a read that meets the end of
+/// the stream). Up to [`DRAIN_LIMIT`] that buffer is harmless: the body is
+/// read here in small pieces until the client stops or closes, and the
+/// connection closes. Beyond it (a declared 10^15 bytes, say) a drop could
+/// abort the process, so the connection is leaked instead, and counted.
 fn refuse_unread(request: tiny_http::Request, stats: &HttpStats) {
+    let declared = request.body_length().unwrap_or(usize::MAX);
+    let from = request.remote_addr().copied();
+    let mut stream = request.upgrade("close", response(Answer::too_large_body()));
+    if declared <= DRAIN_LIMIT {
+        let mut scratch = [0u8; 16 * 1024];
+        // Ends at the declared length, the client's close, or the socket's
+        // read timeout (HTTP_IDLE).
+        while matches!(stream.read(&mut scratch), Ok(n) if n > 0) {}
+        debug!("refused an HTTP body of {declared} bytes from {from:?}");
+        return;
+    }
     let n = stats.oversized_leaked.fetch_add(1, Ordering::Relaxed) + 1;
     warn!(
-        "refused an HTTP body of {} bytes from {:?} unread ({n} such connections so far)",
-        request.body_length().unwrap_or(0),
-        request.remote_addr()
+        "refused an HTTP body of {declared} bytes from {from:?} unread \
+         ({n} such connections kept open so far)"
     );
-    let stream = request.upgrade("close", response(Answer::too_large_body()));
     std::mem::forget(stream);
 }
 

@@ -167,6 +167,12 @@ impl Proc {
         self.child = Some(child);
     }
 
+    /// Open file descriptors of the running process (from /proc).
+    pub fn open_fds(&self) -> Option<usize> {
+        let pid = self.child.as_ref()?.id();
+        Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+    }
+
     pub fn log_path(&self) -> &std::path::Path {
         &self.log
     }
