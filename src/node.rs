@@ -8,14 +8,14 @@
 //!   request has a thread of its own (from a pool that grows on demand and
 //!   reuses idle threads), so a slow client stalls only itself;
 //! - dropping a request whose declared body was not read allocates all of it:
-//!   bodies over [`MAX_BODY`] are refused through `upgrade` and read away in
-//!   small pieces; absurd ones (over 16 MiB) are leaked, never dropped
-//!   (counted in `/metrics`);
+//!   bodies over [`MAX_BODY`] are read away in small pieces before the 413;
+//!   absurd ones (over 16 MiB) are answered through `upgrade` and leaked,
+//!   never dropped (counted in `/metrics`);
 //! - an accept error ends tiny_http's accept thread: the server is rebuilt.
 
 use std::collections::VecDeque;
 use std::collections::{BTreeMap, HashMap};
-use std::io::{ErrorKind, Read};
+use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -470,7 +470,6 @@ impl Watchdog {
                 }
                 match std::net::TcpStream::connect_timeout(&target, Duration::from_secs(1)) {
                     Ok(mut probe) => {
-                        use std::io::Write;
                         let _ = probe.write_all(b"GET /status HTTP/1.0\r\n\r\n");
                         self.probed_at = Some(Instant::now());
                         None
@@ -659,7 +658,7 @@ fn serve(
     stats: &HttpStats,
 ) {
     if request.body_length().is_some_and(|n| n > MAX_BODY) {
-        refuse_unread(request, stats);
+        refuse_oversized(request, stats);
         return;
     }
     let mut body = Vec::new();
@@ -742,8 +741,8 @@ fn respond(request: tiny_http::Request, answer: Answer) {
     }
 }
 
-/// Declared bodies up to this size are read and thrown away after the 413;
-/// larger ones are never read (see [`refuse_unread`]).
+/// Declared bodies up to this size are read and thrown away before the 413;
+/// larger ones are never read (see [`refuse_oversized`]).
 const DRAIN_LIMIT: usize = 16 << 20;
 
 /// Answers 413 to a request whose declared body is over [`MAX_BODY`].
@@ -751,19 +750,22 @@ const DRAIN_LIMIT: usize = 16 << 20;
 /// tiny_http's body reader, when dropped, allocates one buffer of all that
 /// is still unread (and it drops itself inside a read that meets the end of
 /// the stream). Up to [`DRAIN_LIMIT`] that buffer is harmless: the body is
-/// read here in small pieces until the client stops or closes, and the
-/// connection closes. Beyond it (a declared 10^15 bytes, say) a drop could
+/// read away in small pieces and the 413 goes out as any answer does, so a
+/// client such as curl gets its JSON error and the connection goes on or
+/// closes as usual. Beyond it (a declared 10^15 bytes, say) a drop could
 /// abort the process, so the connection is leaked instead, and counted.
-fn refuse_unread(request: tiny_http::Request, stats: &HttpStats) {
+fn refuse_oversized(mut request: tiny_http::Request, stats: &HttpStats) {
     let declared = request.body_length().unwrap_or(usize::MAX);
     let from = request.remote_addr().copied();
-    let mut stream = request.upgrade("close", response(Answer::too_large_body()));
+    let answer = Answer::too_large_body();
     if declared <= DRAIN_LIMIT {
         let mut scratch = [0u8; 16 * 1024];
+        let body = request.as_reader();
         // Ends at the declared length, the client's close, or the socket's
         // read timeout (HTTP_IDLE).
-        while matches!(stream.read(&mut scratch), Ok(n) if n > 0) {}
+        while matches!(body.read(&mut scratch), Ok(n) if n > 0) {}
         debug!("refused an HTTP body of {declared} bytes from {from:?}");
+        respond(request, answer);
         return;
     }
     let n = stats.oversized_leaked.fetch_add(1, Ordering::Relaxed) + 1;
@@ -771,6 +773,13 @@ fn refuse_unread(request: tiny_http::Request, stats: &HttpStats) {
         "refused an HTTP body of {declared} bytes from {from:?} unread \
          ({n} such connections kept open so far)"
     );
+    let body = answer.body.clone();
+    let mut stream = request.upgrade("close", response(answer));
+    // tiny_http sends an upgrade's headers only, without a length: the error
+    // follows here, and would end where the connection does.
+    if let Err(e) = stream.write_all(&body).and_then(|()| stream.flush()) {
+        debug!("could not send the 413 body to {from:?}: {e}");
+    }
     std::mem::forget(stream);
 }
 

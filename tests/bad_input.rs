@@ -5,7 +5,7 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::net::{TcpStream, UdpSocket};
+use std::net::{Shutdown, TcpStream, UdpSocket};
 use std::process::Command;
 use std::time::Duration;
 
@@ -44,6 +44,14 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
     }
     let long = format!("entry={}", "x".repeat(1025));
     assert_eq!(node.send("POST", "/board", &long).0, 413);
+    // A client that sends a body over 64 KiB, as curl does, gets the whole
+    // answer: 413 and its JSON error, not a connection left hanging.
+    for size in [70_000, 5_000_000] {
+        let form = format!("entry={}", "x".repeat(size));
+        let (status, body) = node.send("POST", "/board", &form);
+        assert_eq!(status, 413, "{size} bytes");
+        assert!(body["error"].is_string(), "{size} bytes: {body}");
+    }
 
     // Bodies over 64 KiB, sent or merely declared (up to 2^64-1), are refused
     // with 413 and the node stays up. Up to 16 MiB the node reads the body
@@ -60,6 +68,8 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         write!(s, "POST /board HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {declared}\r\n\r\n").unwrap();
         s.write_all(&vec![b'x'; sent]).unwrap();
+        // A client that stops short ends its side; the node answers then.
+        s.shutdown(Shutdown::Write).unwrap();
         let mut head = [0u8; 12];
         s.read_exact(&mut head).unwrap();
         assert_eq!(&head, b"HTTP/1.1 413", "declared {declared}");
