@@ -141,8 +141,14 @@ fn a_write_answers_only_once_applied_where_it_was_asked() {
         let (status, body) = p.add(&text);
         assert_eq!(status, 201, "{body}");
         // Immediately visible at the node that answered, at its seq or later.
-        let board = p.board().unwrap();
-        assert!(board["seq"].as_u64() >= body["seq"].as_u64());
+        let board = p.board().expect("node answers GET /board");
+        let shown = board["seq"].as_u64().expect("board has seq");
+        let answered = body["seq"].as_u64().expect("POST answer has seq");
+        assert!(
+            shown >= answered,
+            "node {} shows seq {shown} after answering seq {answered}",
+            p.id
+        );
         assert!(
             p.texts().contains(&text),
             "node {} (leader {leader}) answered before applying",
@@ -176,7 +182,8 @@ fn long_poll_answers_when_the_board_moves() {
                 .get(&format!("/board?since={seq}"))
         });
         assert!(
-            wait_until(Duration::from_secs(10), || parked() > Some(parked_before)),
+            wait_until(Duration::from_secs(10), || parked()
+                .is_some_and(|n| n > parked_before)),
             "the poll never started waiting"
         );
         assert_eq!(cluster.node(3).add("wake up").0, 201);
