@@ -56,6 +56,9 @@ stories! {
     even_cluster_half_rebooted => "even_cluster_half_rebooted.txt",
     majority_loses_memory => "majority_loses_memory.txt",
     minority_partition_heals => "minority_partition_heals.txt",
+    figure_eight => "figure_eight.txt",
+    stale_fence => "stale_fence.txt",
+    rebooted_ack_does_not_count => "rebooted_ack_does_not_count.txt",
 }
 
 /// Replays one story with one seed: BB_STORY=leader_crash.txt BB_SEED=4.

@@ -502,6 +502,17 @@ impl Node {
         self.log.len()
     }
 
+    /// The log itself (for invariant checks).
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    /// How far this node's log is known to match its leader's: what its
+    /// acks claim (for invariant checks).
+    pub fn verified(&self) -> u64 {
+        self.verified
+    }
+
     pub fn status(&self) -> Status {
         let now = self.now;
         let leader = self.leader();

@@ -171,10 +171,17 @@ impl Node {
                 self.cfg.id, from.id
             );
         }
+        // Recorded as reported; whether it counts is the commit rule's
+        // business (a recovering member's copy never does). A recovering
+        // member may still drop what it pulled, so its word replaces, and
+        // only an active member's word accumulates.
+        let matched = matched.min(last);
+        p.matched = if recovering || p.recovering {
+            matched
+        } else {
+            p.matched.max(matched)
+        };
         p.recovering = recovering;
-        if !recovering {
-            p.matched = p.matched.max(matched.min(last));
-        }
         self.advance_commit();
     }
 

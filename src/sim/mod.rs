@@ -6,12 +6,20 @@
 //! While it runs it checks the protocol's promises after every event:
 //! - at most one node leads a given epoch;
 //! - committed entries agree: every node that committed seq `s` holds the
-//!   same entry there (until a majority has lost its memory at once: past
-//!   that honest limit only liveness and convergence are promised);
-//! - a memoryless node never counts: it never sends a `Promise` or an `Ack`
-//!   that counts, and it leads only after adopting a majority's state;
+//!   same entry there;
+//! - a leader starts its epoch holding every entry committed before it
+//!   (leader completeness);
+//! - a leader commits an entry only once a majority of members held it in
+//!   the leader's epoch while they had state (a recovering member's copy
+//!   does not count);
+//! - a memoryless node never vouches: it never sends a `Promise` or an
+//!   `Ack` that counts, and it leads only after adopting a majority's state;
 //! - at the end ([`Sim::check_final`]): every acknowledged write is in every
 //!   board, and no request was applied twice.
+//!
+//! Every check but the last holds unless the run crossed the honest limit
+//! (see [`Sim::majority_ever_lost`]): past it only liveness, convergence and
+//! "nothing twice" are promised.
 
 pub mod chaos;
 pub mod costs;
@@ -55,6 +63,41 @@ pub struct Write {
     pub result: Option<Result<Done, crate::core::Unavailable>>,
 }
 
+/// A node's own clock: from `real` on it runs `slowdown` times slower than
+/// real time. Timing must never decide safety, so a slow clock (a leader that
+/// notices late that it lost its majority) is a fault like any other.
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    real: Time,
+    local: Time,
+    slowdown: u64,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock {
+            real: Time(0),
+            local: Time(0),
+            slowdown: 1,
+        }
+    }
+}
+
+impl Clock {
+    fn local(&self, real: Time) -> Time {
+        Time(self.local.0 + real.0.saturating_sub(self.real.0) / self.slowdown)
+    }
+
+    fn real(&self, local: Time) -> Time {
+        let elapsed = local.0.saturating_sub(self.local.0);
+        Time(
+            self.real
+                .0
+                .saturating_add(elapsed.saturating_mul(self.slowdown)),
+        )
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct InFlight {
     deliver_at: Time,
@@ -89,16 +132,25 @@ pub struct Sim {
     pub faults: Faults,
     /// Links that drop everything, as (from, to).
     cut: BTreeSet<(NodeId, NodeId)>,
+    /// Clocks that run slow; every other node's runs at real time.
+    clocks: BTreeMap<NodeId, Clock>,
     next_token: Token,
     pub writes: BTreeMap<Token, Write>,
     /// Delivered datagrams by kind (for message-cost measurements).
     pub delivered: [u64; Kind::ALL.len()],
     // -- invariant bookkeeping
     leaders: BTreeMap<Epoch, NodeId>,
+    /// The highest epoch any node led (kept past the honest limit too).
+    highest_led: Epoch,
     committed: BTreeMap<u64, Entry>,
     checked: BTreeMap<NodeId, u64>,
-    /// Members without memory (crashed, or rebooted and not recovered).
-    amnesiac_peak: usize,
+    /// The highest seq each member held of an epoch's log while it had
+    /// state: what its acks may truthfully claim.
+    vouched: BTreeMap<(Epoch, NodeId), u64>,
+    /// Each node's commit index when last checked.
+    commit_seen: BTreeMap<NodeId, u64>,
+    /// Set once a majority was memoryless at once after something committed.
+    limit_crossed: bool,
     pub violations: Vec<String>,
 }
 
@@ -125,13 +177,17 @@ impl Sim {
             order: 0,
             faults: Faults::default(),
             cut: BTreeSet::new(),
+            clocks: BTreeMap::new(),
             next_token: 1,
             writes: BTreeMap::new(),
             delivered: [0; Kind::ALL.len()],
             leaders: BTreeMap::new(),
+            highest_led: Epoch::default(),
             committed: BTreeMap::new(),
             checked: BTreeMap::new(),
-            amnesiac_peak: 0,
+            vouched: BTreeMap::new(),
+            commit_seen: BTreeMap::new(),
+            limit_crossed: false,
             violations: Vec::new(),
             config,
         };
@@ -157,9 +213,10 @@ impl Sim {
         let mut config = self.config.clone();
         config.id = id;
         let seed = self.rng.gen();
-        self.nodes
-            .insert(id, Some(Node::new(config, seed, self.now)));
+        let now = self.local_now(id);
+        self.nodes.insert(id, Some(Node::new(config, seed, now)));
         self.checked.insert(id, 0);
+        self.commit_seen.insert(id, 0);
         self.drain(id);
     }
 
@@ -175,6 +232,34 @@ impl Sim {
         self.boot(id);
     }
 
+    /// From now on `id`'s clock runs `slowdown` times slower than real
+    /// time (1: at real speed again, from where it stands).
+    pub fn slow_clock(&mut self, id: NodeId, slowdown: u64) {
+        let local = self.local_now(id);
+        self.clocks.insert(
+            id,
+            Clock {
+                real: self.now,
+                local,
+                slowdown: slowdown.max(1),
+            },
+        );
+    }
+
+    /// The time on `id`'s own clock.
+    fn local_now(&self, id: NodeId) -> Time {
+        self.clock(id).local(self.now)
+    }
+
+    fn clock(&self, id: NodeId) -> Clock {
+        self.clocks.get(&id).copied().unwrap_or_default()
+    }
+
+    /// When `node` wants to be woken, in real time.
+    fn wake_at(&self, node: &Node) -> Time {
+        self.clock(node.id()).real(node.poll_timeout())
+    }
+
     pub fn is_up(&self, id: NodeId) -> bool {
         self.node(id).is_some()
     }
@@ -182,6 +267,17 @@ impl Sim {
     /// Cuts the link from `a` to `b` (one way).
     pub fn cut_one_way(&mut self, from: NodeId, to: NodeId) {
         self.cut.insert((from, to));
+    }
+
+    /// Cuts every link between the two groups, both ways (links within each
+    /// group, and to members in neither, stay as they are).
+    pub fn split(&mut self, a: &[NodeId], b: &[NodeId]) {
+        for &x in a {
+            for &y in b {
+                self.cut.insert((x, y));
+                self.cut.insert((y, x));
+            }
+        }
     }
 
     /// Splits the members into groups that cannot talk to each other.
@@ -227,8 +323,9 @@ impl Sim {
                 result: None,
             },
         );
+        let now = self.local_now(at);
         if let Some(Some(node)) = self.nodes.get_mut(&at) {
-            node.handle_request(self.now, token, op);
+            node.handle_request(now, token, op);
             self.drain(at);
         }
         token
@@ -249,8 +346,9 @@ impl Sim {
                     result: None,
                 },
             );
+            let now = self.local_now(*at);
             if let Some(Some(node)) = self.nodes.get_mut(at) {
-                node.handle_request(self.now, token, op.clone());
+                node.handle_request(now, token, op.clone());
             }
             tokens.push(token);
         }
@@ -272,18 +370,15 @@ impl Sim {
 
     /// Processes the next event (a delivery or a timer); false if none.
     pub fn step(&mut self) -> bool {
-        let next_timer = self
-            .nodes
-            .iter()
-            .filter_map(|(id, n)| n.as_ref().map(|n| (n.poll_timeout(), *id)))
-            .min();
+        let next_timer = self.live().map(|n| (self.wake_at(n), n.id())).min();
         let next_datagram = self.network.peek().map(|Reverse(d)| d.deliver_at);
         match (next_timer, next_datagram) {
             (Some((t, _)), Some(d)) if d <= t => self.deliver(),
             (Some((t, id)), _) => {
                 self.now = self.now.max(t);
+                let now = self.local_now(id);
                 if let Some(Some(node)) = self.nodes.get_mut(&id) {
-                    node.handle_timeout(self.now);
+                    node.handle_timeout(now);
                 }
                 self.drain(id);
             }
@@ -301,11 +396,12 @@ impl Sim {
         if self.cut.contains(&(d.from, d.to)) {
             return;
         }
+        let now = self.local_now(d.to);
         if let Some(Some(node)) = self.nodes.get_mut(&d.to) {
             if let Ok(env) = crate::wire::decode(&d.payload) {
                 self.delivered[env.message.kind().index()] += 1;
             }
-            node.handle_datagram(self.now, d.from, &d.payload);
+            node.handle_datagram(now, d.from, &d.payload);
             self.drain(d.to);
         }
     }
@@ -339,7 +435,7 @@ impl Sim {
     }
 
     fn next_event(&self) -> Option<Time> {
-        let timer = self.live().map(Node::poll_timeout).min();
+        let timer = self.live().map(|n| self.wake_at(n)).min();
         let datagram = self.network.peek().map(|Reverse(d)| d.deliver_at);
         match (timer, datagram) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -423,38 +519,96 @@ impl Sim {
             .count()
     }
 
-    /// True once a majority was without memory at the same time: from then
-    /// on the cluster may restart from less than everything committed.
+    /// True once the run crossed the honest limit: a majority of members
+    /// was memoryless (crashed, or rebooted and not recovered) at the same
+    /// moment while something was committed. From then on the cluster may
+    /// restart from what a minority kept, and lose writes.
+    ///
+    /// Why this is the exact line: a commit needs a majority of members
+    /// holding the entry with state, and a takeover needs promisers that
+    /// meet every such majority, so a committed entry survives as long as
+    /// one member of its majority keeps its memory -- which a memoryless
+    /// majority is the only way to prevent. Before the first commit a
+    /// memoryless majority loses nothing: it is how every cluster starts.
     pub fn majority_ever_lost(&self) -> bool {
-        self.amnesiac_peak >= self.config.majority()
+        self.limit_crossed
     }
 
     fn check_node(&mut self, id: NodeId) {
-        self.amnesiac_peak = self.amnesiac_peak.max(self.amnesiacs());
+        if !self.committed.is_empty() && self.amnesiacs() >= self.config.majority() {
+            self.limit_crossed = true;
+        }
         let Some(Some(node)) = self.nodes.get(&id) else {
             return;
         };
-        if self.majority_ever_lost() {
+        self.highest_led = self.highest_led.max(node.leading().unwrap_or_default());
+        if self.limit_crossed {
             // Past the honest limit the cluster may restart its history from
             // whatever a minority kept: only liveness and convergence are
             // promised from here on (checked at the end of a run).
             return;
         }
+        let mut found = Vec::new();
+        let held = node.log().last().seq;
+        if !node.is_recovering() {
+            if let Some(leader) = node.leader() {
+                let epoch = if leader == id {
+                    node.leading().unwrap_or_default()
+                } else {
+                    node.promised()
+                };
+                let upto = if leader == id {
+                    held
+                } else {
+                    node.verified().min(held)
+                };
+                let v = self.vouched.entry((epoch, id)).or_default();
+                *v = (*v).max(upto);
+            }
+        }
+        let commit_before = self.commit_seen.insert(id, node.commit()).unwrap_or(0);
         if let Some(epoch) = node.leading() {
             match self.leaders.insert(epoch, id) {
-                Some(other) if other != id => self.violations.push(format!(
+                Some(other) if other != id => found.push(format!(
                     "two leaders of epoch {epoch}: nodes {other} and {id}"
                 )),
-                _ => {}
+                Some(_) => {}
+                None => {
+                    // Leader completeness: a new epoch starts from a log that
+                    // holds everything committed before it.
+                    let log = node.log();
+                    for (&seq, entry) in self.committed.range(log.base().seq + 1..) {
+                        if log.get(seq) != Some(entry) {
+                            found.push(format!(
+                                "node {id} leads epoch {epoch} without committed seq {seq} \
+                                 ({entry:?}); it holds {:?}",
+                                log.get(seq)
+                            ));
+                            break;
+                        }
+                    }
+                }
             }
             if node.is_recovering() {
-                self.violations
-                    .push(format!("node {id} leads epoch {epoch} without state"));
+                found.push(format!("node {id} leads epoch {epoch} without state"));
+            }
+            let commit = node.commit();
+            if commit > commit_before {
+                let holders = self
+                    .vouched
+                    .range((epoch, 0)..=(epoch, NodeId::MAX))
+                    .filter(|(_, &upto)| upto >= commit)
+                    .count();
+                if holders < self.config.majority() {
+                    found.push(format!(
+                        "node {id} committed seq {commit} in epoch {epoch}, held there by only \
+                         {holders} member(s) with state"
+                    ));
+                }
             }
         }
         let from = self.checked.get(&id).copied().unwrap_or(0);
         let mut upto = from;
-        let mut found = Vec::new();
         for (seq, entry) in node.committed_log() {
             if seq > from {
                 match self.committed.get(&seq) {
@@ -469,8 +623,19 @@ impl Sim {
             }
             upto = upto.max(seq);
         }
-        self.checked.insert(id, upto.max(node.commit().min(upto)));
+        self.checked.insert(id, upto);
         self.violations.extend(found);
+    }
+
+    /// The highest epoch any node has led so far.
+    pub fn highest_led(&self) -> Epoch {
+        self.highest_led
+    }
+
+    /// The highest seq any node has committed so far (0 past the honest
+    /// limit, where commits are no longer tracked).
+    pub fn highest_committed(&self) -> u64 {
+        self.committed.keys().next_back().copied().unwrap_or(0)
     }
 
     /// The node that leads the highest epoch among live nodes, if any.

@@ -14,16 +14,26 @@
 //! ```
 //!
 //! Steps: `cluster N`, `loss P`, `duplicate P`, `delay MIN MAX`, `run T`,
-//! `stabilize [T]`, `add NODE TEXT`, `adds NODE COUNT`, `modify NODE ID TEXT`,
-//! `delete NODE ID`, `await-acks [T]`, `crash NODE`, `restart NODE|all`,
-//! `isolate NODE`, `split-off NODE...` (those nodes together, cut from the
-//! rest), `cut FROM TO`, `partition A,B|C,D,E`, `heal`,
-//! `expect leader [NODE|not NODE]`, `expect no-leader`, `expect converged [T]`,
-//! `expect board: TEXT, TEXT...`, `expect acked N`, `expect unavailable N`,
-//! `expect role NODE ROLE`, `expect majority-lost`, `check`. `NODE` is a number, `leader`, or `old`
-//! (the last node crashed or isolated) or `follower` (the lowest live node that
-//! is neither). Times are like `300ms` or `2s`.
+//! `stabilize [T]`, `add NODE TEXT`, `adds NODE COUNT [BYTES]`,
+//! `modify NODE ID TEXT`, `delete NODE ID`, `await-acks [T]`,
+//! `await new-epoch [T]` (until a node leads an epoch later than any so
+//! far), `await commit [T]` (until the leader commits past everything
+//! committed so far), `crash NODE`, `restart NODE|all`, `isolate NODE`,
+//! `split-off NODE...` (those nodes together, cut from the rest),
+//! `cut FROM TO`, `partition A,B|C,D,E`, `split A,B|C,D` (cut between those
+//! groups only), `heal`, `slow NODE FACTOR` (its clock runs that many times
+//! slower; 1 for real speed), `name NAME NODE`,
+//! `name NAME shortest-log NODE,NODE...` (the one that does not lead with
+//! the shortest log), `names NAME... others NODE,NODE...`
+//! (the members not listed, in id order), `expect leader [NODE|not NODE]`,
+//! `expect no-leader`, `expect converged [T]`, `expect board: TEXT, TEXT...`,
+//! `expect acked N`, `expect unavailable N`, `expect role NODE ROLE`,
+//! `expect majority-lost`, `check`. `NODE` is a number, a name, `leader`,
+//! `old` (the last node crashed or isolated) or `follower` (the lowest live
+//! node that is neither); in a group, `rest` is every member no other group
+//! lists. Times are like `300ms` or `2s`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::Sim;
@@ -37,6 +47,7 @@ pub fn run(script: &str, seed: u64) -> Result<Sim, String> {
         sim: None,
         seed,
         old: None,
+        names: BTreeMap::new(),
         texts: 0,
     };
     for (number, line) in script.lines().enumerate() {
@@ -61,6 +72,7 @@ struct Story {
     sim: Option<Sim>,
     seed: u64,
     old: Option<NodeId>,
+    names: BTreeMap<String, NodeId>,
     texts: u64,
 }
 
@@ -97,12 +109,38 @@ impl Story {
                 let text = text.join(" ");
                 self.sim()?.add(node, &text);
             }
-            ["adds", node, count] => {
+            ["adds", node, count, size @ ..] => {
                 let node = self.up(node)?;
+                let size: usize = match size {
+                    [] => 0,
+                    [bytes] => number(bytes)?,
+                    _ => return Err("too many words".into()),
+                };
                 for _ in 0..number::<u64>(count)? {
                     self.texts += 1;
-                    let text = format!("n{node}-w{}", self.texts);
+                    let mut text = format!("n{node}-w{}-", self.texts);
+                    let pad = size.saturating_sub(text.len());
+                    text.extend(std::iter::repeat_n('x', pad));
                     self.sim()?.add(node, &text);
+                }
+            }
+            ["await", "new-epoch", rest @ ..] => {
+                let limit = limit(rest)?;
+                let before = self.sim()?.highest_led();
+                if !self.sim()?.run_until(limit, |s| s.highest_led() > before) {
+                    return Err(format!("no epoch after {before} began within {limit:?}"));
+                }
+            }
+            ["await", "commit", rest @ ..] => {
+                let limit = limit(rest)?;
+                let before = self.sim()?.highest_committed();
+                let past = |s: &Sim| {
+                    s.leader()
+                        .and_then(|l| s.node(l))
+                        .is_some_and(|n| n.commit() > before)
+                };
+                if !self.sim()?.run_until(limit, past) {
+                    return Err(format!("the leader committed nothing past seq {before}"));
                 }
             }
             ["modify", node, id, text @ ..] => {
@@ -157,14 +195,7 @@ impl Story {
                 self.sim()?.cut_one_way(from, to);
             }
             ["partition", spec] => {
-                let groups = spec
-                    .split('|')
-                    .map(|g| {
-                        g.split(',')
-                            .map(|n| self.node(n))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                let groups = self.groups(spec)?;
                 let refs: Vec<&[NodeId]> = groups.iter().map(Vec::as_slice).collect();
                 self.sim()?.partition(&refs);
             }
@@ -181,6 +212,56 @@ impl Story {
                     .filter(|m| !group.contains(m))
                     .collect();
                 sim.partition(&[&group, &rest]);
+            }
+            ["split", spec] => {
+                let groups = self.groups(spec)?;
+                let [a, b] = groups.as_slice() else {
+                    return Err("split takes two groups: A,B|C,D".into());
+                };
+                self.sim()?.split(a, b);
+            }
+            ["slow", node, factor] => {
+                let node = self.node(node)?;
+                let factor = number(factor)?;
+                self.sim()?.slow_clock(node, factor);
+            }
+            ["name", name, "shortest-log", list] => {
+                let candidates = self.group(list, &[])?;
+                let sim = self.sim()?;
+                let shortest = candidates
+                    .into_iter()
+                    .filter_map(|id| sim.node(id))
+                    .filter(|n| n.leading().is_none())
+                    .map(|n| (n.log().last().seq, n.id()))
+                    .min()
+                    .ok_or("none of them is up and follows")?;
+                self.bind(name, shortest.1)?;
+            }
+            ["name", name, node] => {
+                let node = self.node(node)?;
+                self.bind(name, node)?;
+            }
+            ["names", rest @ ..] => {
+                let Some(at) = rest.iter().position(|w| *w == "others") else {
+                    return Err("names NAME... others NODE,NODE...".into());
+                };
+                let (names, listed) = (&rest[..at], &rest[at + 1..]);
+                let excluded = match listed {
+                    [list] => self.group(list, &[])?,
+                    _ => return Err("names NAME... others NODE,NODE...".into()),
+                };
+                let others: Vec<NodeId> = self
+                    .sim()?
+                    .members()
+                    .into_iter()
+                    .filter(|m| !excluded.contains(m))
+                    .collect();
+                if names.len() > others.len() {
+                    return Err(format!("only {} others to name", others.len()));
+                }
+                for (name, id) in names.iter().zip(others) {
+                    self.bind(name, id)?;
+                }
             }
             ["heal"] => self.sim()?.heal(),
             ["expect", "leader"] => {
@@ -286,7 +367,45 @@ impl Story {
         }
     }
 
+    /// Groups like `A,B|C,D,rest`.
+    fn groups(&mut self, spec: &str) -> Result<Vec<Vec<NodeId>>, String> {
+        let parts: Vec<&str> = spec.split('|').collect();
+        let mut named = Vec::new();
+        for part in &parts {
+            for word in part.split(',').filter(|w| *w != "rest") {
+                named.push(self.node(word)?);
+            }
+        }
+        parts.iter().map(|part| self.group(part, &named)).collect()
+    }
+
+    /// `A,B,rest`: `rest` stands for every member not in `named`.
+    fn group(&mut self, list: &str, named: &[NodeId]) -> Result<Vec<NodeId>, String> {
+        let mut group = Vec::new();
+        for word in list.split(',') {
+            if word == "rest" {
+                let members = self.sim()?.members();
+                group.extend(members.into_iter().filter(|m| !named.contains(m)));
+            } else {
+                group.push(self.node(word)?);
+            }
+        }
+        Ok(group)
+    }
+
+    fn bind(&mut self, name: &str, id: NodeId) -> Result<(), String> {
+        let reserved = ["leader", "old", "follower", "rest", "all", "others"];
+        if reserved.contains(&name) || name.parse::<NodeId>().is_ok() {
+            return Err(format!("`{name}` cannot be a name"));
+        }
+        self.names.insert(name.to_owned(), id);
+        Ok(())
+    }
+
     fn node(&mut self, word: &str) -> Result<NodeId, String> {
+        if let Some(&id) = self.names.get(word) {
+            return Ok(id);
+        }
         match word {
             "leader" => self.sim()?.leader().ok_or_else(|| "no leader".into()),
             "old" => self
