@@ -21,7 +21,10 @@ fn run_story(name: &str) {
     let text = fs::read_to_string(&path).expect("story file");
     for seed in 1..=seeds() {
         if let Err(why) = script::run(&text, seed) {
-            panic!("{name}: {why}");
+            panic!(
+                "{name}: {why}\n(replay: BB_STORY={name} BB_SEED={seed} cargo test --test \
+                 scenarios replay_one -- --ignored)"
+            );
         }
     }
 }
@@ -61,12 +64,14 @@ stories! {
     rebooted_ack_does_not_count => "rebooted_ack_does_not_count.txt",
 }
 
-/// Replays one story with one seed: BB_STORY=leader_crash.txt BB_SEED=4.
+/// Replays one story with one seed: `BB_STORY=leader_crash.txt BB_SEED=4
+/// cargo test --test scenarios replay_one -- --ignored` (add `BB_TRACE=1`
+/// for the nodes' logs).
 #[test]
+#[ignore = "a tool: needs BB_STORY and BB_SEED"]
 fn replay_one() {
-    let (Ok(name), Ok(seed)) = (std::env::var("BB_STORY"), std::env::var("BB_SEED")) else {
-        return;
-    };
+    let name = std::env::var("BB_STORY").expect("BB_STORY=<file> names the story");
+    let seed = std::env::var("BB_SEED").expect("BB_SEED=<seed> names the seed");
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/scenarios")
         .join(&name);

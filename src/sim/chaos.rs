@@ -38,6 +38,8 @@ pub struct Outcome {
 /// Knobs for a family of schedules.
 #[derive(Clone, Debug)]
 pub struct Plan {
+    /// What [`Plan::named`] knows it by (for replaying a seed).
+    pub name: &'static str,
     pub sizes: Vec<u16>,
     pub max_loss: f64,
     /// Virtual time of the faulty phase.
@@ -49,11 +51,43 @@ pub struct Plan {
 impl Default for Plan {
     fn default() -> Self {
         Plan {
+            name: "default",
             sizes: vec![3, 4, 5, 7],
             max_loss: 0.4,
             chaos: Duration::from_secs(20),
             allow_majority_loss: false,
         }
+    }
+}
+
+impl Plan {
+    /// Clusters of 9 and 15, with a shorter faulty phase.
+    pub fn larger_clusters() -> Plan {
+        Plan {
+            name: "larger",
+            sizes: vec![9, 15],
+            chaos: Duration::from_secs(8),
+            ..Plan::default()
+        }
+    }
+
+    /// Crashes may take out a majority's memory at once.
+    pub fn majority_loss() -> Plan {
+        Plan {
+            name: "majority-loss",
+            allow_majority_loss: true,
+            ..Plan::default()
+        }
+    }
+
+    pub fn named(name: &str) -> Option<Plan> {
+        [
+            Plan::default(),
+            Plan::larger_clusters(),
+            Plan::majority_loss(),
+        ]
+        .into_iter()
+        .find(|p| p.name == name)
     }
 }
 
@@ -131,6 +165,7 @@ pub fn run(seed: u64, plan: &Plan) -> Result<Outcome, String> {
     if !sim.run_until(LIVENESS_BOUND, Sim::settled) {
         return Err(report(
             seed,
+            plan,
             &sim,
             &["no settled leader within the liveness bound".into()],
         ));
@@ -141,6 +176,7 @@ pub fn run(seed: u64, plan: &Plan) -> Result<Outcome, String> {
     if !sim.run_until(LIVENESS_BOUND, committed) {
         return Err(report(
             seed,
+            plan,
             &sim,
             &["a write after the faults did not commit in time".into()],
         ));
@@ -150,7 +186,12 @@ pub fn run(seed: u64, plan: &Plan) -> Result<Outcome, String> {
     let answered = |s: &Sim| s.writes.values().all(|w| w.result.is_some());
     sim.run_until(Duration::from_secs(10), answered);
     if !sim.run_until(Duration::from_secs(10), Sim::converged) {
-        return Err(report(seed, &sim, &["boards did not converge".into()]));
+        return Err(report(
+            seed,
+            plan,
+            &sim,
+            &["boards did not converge".into()],
+        ));
     }
     out.acked = sim
         .writes
@@ -158,21 +199,29 @@ pub fn run(seed: u64, plan: &Plan) -> Result<Outcome, String> {
         .filter(|w| matches!(w.result, Some(Ok(_))))
         .count();
     out.majority_lost = sim.majority_ever_lost();
-    let problems = sim.check_final();
+    let mut problems = sim.check_final();
+    if out.majority_lost && !plan.allow_majority_loss {
+        // The plan never lets a majority be memoryless at once: a run past
+        // the honest limit would be one whose safety went unchecked.
+        problems
+            .push("crossed the honest limit under a plan that keeps a majority's memory".into());
+    }
     if problems.is_empty() {
         Ok(out)
     } else {
-        Err(report(seed, &sim, &problems))
+        Err(report(seed, plan, &sim, &problems))
     }
 }
 
-fn report(seed: u64, sim: &Sim, problems: &[String]) -> String {
+fn report(seed: u64, plan: &Plan, sim: &Sim, problems: &[String]) -> String {
     let nodes: Vec<String> = sim
         .live()
         .map(|n| format!("\n  {}", n.describe()))
         .collect();
     format!(
-        "seed {seed} (replay: BB_SEED={seed} [BB_MAJORITY=1] cargo test --test sweep replay): {}{}",
+        "seed {seed} (replay: BB_PLAN={} BB_SEED={seed} cargo test --test sweep replay -- \
+         --ignored): {}{}",
+        plan.name,
         problems.join("; "),
         nodes.concat()
     )
