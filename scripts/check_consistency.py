@@ -554,9 +554,19 @@ def verify(h, boards_, names=None, order_check=True):
             if t != last.text:
                 problems.append("id %s holds %r but the modify with the highest seq (%s) wrote %r"
                                 % (eid, t, last.seq, last.text))
+    # Deletes of one id apply in one order: the first removes it, any later one
+    # finds nothing and must answer 404, so two acknowledged deletes are a bug.
     for eid, dels in deletes_by_id.items():
         if sum(1 for d in dels if d.acked) > 1:
-            info.append("id %s: %d deletes acknowledged" % (eid, sum(1 for d in dels if d.acked)))
+            problems.append("id %s: %d deletes acknowledged (all but the first must answer 404)"
+                            % (eid, sum(1 for d in dels if d.acked)))
+        # Likewise a modify ordered after the acknowledged delete found nothing.
+        gone = [d.seq for d in dels if d.acked and isinstance(d.seq, int)]
+        late = [m for m in modifies_by_id.get(eid, []) if m.acked and isinstance(m.seq, int)
+                and gone and m.seq > min(gone)]
+        if late:
+            problems.append("id %s: modify %r acknowledged at seq %s, after the delete at seq %s (must answer 404)"
+                            % (eid, late[0].text, late[0].seq, min(gone)))
 
     # 5. real-time order and seq order of acknowledged adds; seqs unique
     order_viol = []

@@ -337,7 +337,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=8, help="scenario chaos: number of faults (8)")
     ap.add_argument("--seed", type=int, default=None, help="scenario chaos: random seed (default time-based)")
     ap.add_argument("--allow-retakeover", action="store_true",
-                    help="scenario cut-leader: accept that the healed old leader takes the leadership back")
+                    help="scenarios cut-leader, minority, split: accept that healed nodes take the leadership back")
     o = ap.parse_args()
 
     if os.geteuid() != 0:

@@ -13,7 +13,7 @@ Usage: $PROG [--netns-only | --mininet-only] [--nodes N] [--only LIST] [--writes
 
 Runs the scenarios of scenarios.py ($(python3 "$HERE/scenarios.py" --list 2>/dev/null | paste -sd, -))
 first on a network-namespace cluster (netns-cluster.sh), then on Mininet
-(mininet_topo.py --scenario; Mininet is installed with apt-get if absent).
+(mininet_topo.py --scenario; Mininet and iptables are installed with apt-get if absent).
 Prints a verdict per scenario and "N passed, M failed" as the last line;
 exit 0 only if all passed.  Run as root.  Every part is bounded in time
 (--part-timeout, default 1500 s) and everything it creates is removed at the end.
@@ -78,6 +78,21 @@ fi
 echo "== binary: $BLACKBOARD"
 echo "== results: $RESULTS"
 
+# Packages, before either backend: both need iptables (loss, partitions), and on
+# a fresh machine the namespace scenarios ran before Mininet's install brought it.
+PKGS=()
+if ! command -v iptables >/dev/null; then PKGS+=(iptables); fi
+if [ "$MININET" = 1 ] && { ! [ -x /usr/bin/mn ] || ! /usr/bin/python3 -c 'import mininet.net' 2>/dev/null; }; then
+    PKGS+=(mininet bridge-utils iputils-ping curl)
+fi
+if [ "${#PKGS[@]}" -gt 0 ]; then
+    echo "== installing ${PKGS[*]}"
+    (apt-get update && apt-get install -y --no-install-recommends "${PKGS[@]}") >"$RESULTS/apt.log" 2>&1 || true
+fi
+if [ "$NETNS" = 1 ] && ! command -v iptables >/dev/null; then
+    echo "$PROG: iptables is not installed and could not be installed (see $RESULTS/apt.log)" >&2
+fi
+
 SCN_ARGS=(--nodes "$NODES" --writes "$WRITES" --artifacts "$RESULTS")
 [ -n "$ONLY" ] && SCN_ARGS+=(--only "$ONLY")
 EXTRA_FAILS=()
@@ -93,11 +108,6 @@ fi
 
 if [ "$MININET" = 1 ]; then
     echo "== Mininet ($SWITCH)"
-    if ! [ -x /usr/bin/mn ] || ! /usr/bin/python3 -c 'import mininet.net' 2>/dev/null; then
-        echo "== installing Mininet"
-        (apt-get update && apt-get install -y --no-install-recommends mininet bridge-utils iputils-ping iptables curl) \
-            >"$RESULTS/apt.log" 2>&1 || true
-    fi
     if /usr/bin/python3 -c 'import mininet.net' 2>/dev/null; then
         timeout -s INT "$PART_TIMEOUT" /usr/bin/python3 "$HERE/scenarios.py" --mininet --switch "$SWITCH" \
             "${SCN_ARGS[@]}" --json "$RESULTS/mininet.json" 2>&1 | tee "$RESULTS/mininet.out"
