@@ -259,6 +259,44 @@ mod tests {
     }
 
     #[test]
+    fn len_and_is_empty_count_the_entries() {
+        let mut board = Board::new();
+        assert_eq!(board.len(), 0);
+        assert!(board.is_empty());
+        board.apply(&req(1, 0, add("a")), 1);
+        assert_eq!(board.len(), 1);
+        assert!(!board.is_empty());
+        board.apply(&req(1, 1, add("b")), 2);
+        board.apply(&req(1, 2, add("c")), 3);
+        assert_eq!(board.len(), 3);
+        board.apply(&req(1, 3, Op::Delete { id: 2 }), 4);
+        assert_eq!(board.len(), 2);
+        board.apply(&req(1, 4, Op::Delete { id: 1 }), 5);
+        board.apply(&req(1, 5, Op::Delete { id: 3 }), 6);
+        assert_eq!(board.len(), 0);
+        assert!(board.is_empty(), "emptied again by deletes");
+    }
+
+    #[test]
+    fn get_finds_an_entry_by_id_until_it_is_deleted() {
+        let mut board = Board::new();
+        assert_eq!(board.get(1), None, "nothing added yet");
+        board.apply(&req(1, 0, add("first")), 1);
+        board.apply(&req(1, 1, add("second")), 2);
+        assert_eq!(board.get(1), Some("first"));
+        assert_eq!(board.get(2), Some("second"));
+        assert_eq!(board.get(3), None, "an id not given yet");
+        let modify = Op::Modify {
+            id: 2,
+            text: "".into(),
+        };
+        board.apply(&req(1, 2, modify), 3);
+        assert_eq!(board.get(2), Some(""), "modified to an empty text");
+        board.apply(&req(1, 3, Op::Delete { id: 1 }), 4);
+        assert_eq!(board.get(1), None, "deleted");
+    }
+
+    #[test]
     fn a_retransmitted_request_applies_once() {
         let mut board = Board::new();
         let r = req(3, 5, add("once"));
