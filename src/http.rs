@@ -19,10 +19,22 @@ pub const LONG_POLL: std::time::Duration = std::time::Duration::from_secs(25);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Call {
     Page(Page),
-    Board { since: Option<u64> },
+    Board(BoardRead),
     Status,
     Metrics,
     Write(Op),
+}
+
+/// How `GET /board` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoardRead {
+    /// Every write acknowledged before the request is in the answer (the
+    /// default).
+    Linearizable,
+    /// `?stale=1`: this node's copy as it stands, no round trip.
+    Stale,
+    /// `?since=S`: this node's copy once its seq passes S (a long-poll).
+    Since(u64),
 }
 
 /// The files of `www/`.
@@ -71,7 +83,12 @@ pub struct Answer {
 }
 
 impl Answer {
-    pub fn json(status: u16, body: String) -> Answer {
+    /// A JSON answer; it ends with a newline, so that answers printed one
+    /// after another (a curl loop) stand one per line.
+    pub fn json(status: u16, mut body: String) -> Answer {
+        if !body.ends_with('\n') {
+            body.push('\n');
+        }
         Answer {
             status,
             content_type: "application/json",
@@ -93,6 +110,19 @@ impl Answer {
             ..Answer::error(
                 503,
                 "no leader or no majority right now; the write was not confirmed, try again",
+            )
+        }
+    }
+
+    /// A linearizable read that no leader confirmed in time: never a
+    /// possibly stale board instead.
+    pub fn unconfirmed_read() -> Answer {
+        Answer {
+            retry_after: Some(1),
+            ..Answer::error(
+                503,
+                "no leader or no majority confirmed this read in time; try again, \
+                 or read this node's copy with ?stale=1",
             )
         }
     }
@@ -125,9 +155,7 @@ pub fn route(method: &str, url: &str, body: &[u8]) -> Result<Call, Answer> {
         ([""] | ["index.html"] | ["app.js"] | ["style.css"], _) => {
             Err(Answer::method_not_allowed("GET"))
         }
-        (["board"], "GET") => Ok(Call::Board {
-            since: since(query)?,
-        }),
+        (["board"], "GET") => Ok(Call::Board(board_read(query)?)),
         (["board"] | ["entries"], "POST") => {
             let form = parse_form(body)?;
             Ok(Call::Write(Op::Add {
@@ -165,14 +193,18 @@ pub fn route(method: &str, url: &str, body: &[u8]) -> Result<Call, Answer> {
     }
 }
 
-fn since(query: &str) -> Result<Option<u64>, Answer> {
+fn board_read(query: &str) -> Result<BoardRead, Answer> {
     let pairs = parse_form(query.as_bytes())?;
-    match field(&pairs, "since") {
-        None => Ok(None),
-        Some(s) => s
+    if let Some(s) = field(&pairs, "since") {
+        return s
             .parse()
-            .map(Some)
-            .map_err(|_| Answer::error(400, "`since` must be a sequence number")),
+            .map(BoardRead::Since)
+            .map_err(|_| Answer::error(400, "`since` must be a sequence number"));
+    }
+    match field(&pairs, "stale") {
+        None | Some("0") => Ok(BoardRead::Linearizable),
+        Some("1") => Ok(BoardRead::Stale),
+        Some(_) => Err(Answer::error(400, "`stale` must be 0 or 1")),
     }
 }
 
@@ -276,14 +308,11 @@ pub fn write_answer(result: &Result<Done, Unavailable>) -> Answer {
     }
 }
 
-/// `{"node":1,"seq":42,"entries":[{"id":7,"text":"hi"},...]}`
-pub fn board_json(node: NodeId, seq: u64, board: &Board) -> String {
+/// `{"seq":42,"entries":[{"id":7,"text":"hi"},...]}`: the same bytes at every
+/// node at the same seq (the answering node is in a header).
+pub fn board_json(seq: u64, board: &Board) -> String {
     let mut j = Json::new();
-    j.open()
-        .field_num("node", node)
-        .field_num("seq", seq)
-        .key("entries")
-        .open_array();
+    j.open().field_num("seq", seq).key("entries").open_array();
     for (id, text) in board.entries() {
         j.open().field_num("id", id).field_str("text", text).close();
     }
@@ -475,10 +504,22 @@ mod tests {
     fn reads_and_pages() {
         assert_eq!(route("GET", "/", b""), Ok(Call::Page(Page::Index)));
         assert_eq!(route("HEAD", "/app.js", b""), Ok(Call::Page(Page::Script)));
-        assert_eq!(route("GET", "/board", b""), Ok(Call::Board { since: None }));
+        assert_eq!(
+            route("GET", "/board", b""),
+            Ok(Call::Board(BoardRead::Linearizable))
+        );
+        assert_eq!(
+            route("GET", "/board?stale=1", b""),
+            Ok(Call::Board(BoardRead::Stale))
+        );
+        assert_eq!(
+            route("GET", "/board?stale=0", b""),
+            Ok(Call::Board(BoardRead::Linearizable))
+        );
+        assert_eq!(status_of(route("GET", "/board?stale=yes", b"")), 400);
         assert_eq!(
             route("GET", "/board?since=42", b""),
-            Ok(Call::Board { since: Some(42) })
+            Ok(Call::Board(BoardRead::Since(42)))
         );
         assert_eq!(route("GET", "/status", b""), Ok(Call::Status));
         assert_eq!(route("GET", "/metrics", b""), Ok(Call::Metrics));
@@ -579,7 +620,7 @@ mod tests {
     fn write_outcomes_map_to_statuses() {
         let done = |outcome| Ok(Done { outcome, seq: 9 });
         let a = write_answer(&done(Outcome::Added { id: 4 }));
-        assert_eq!((a.status, &*a.body), (201, &br#"{"id":4,"seq":9}"#[..]));
+        assert_eq!((a.status, &*a.body), (201, &b"{\"id\":4,\"seq\":9}\n"[..]));
         assert_eq!(write_answer(&done(Outcome::Deleted { id: 4 })).status, 200);
         assert_eq!(write_answer(&done(Outcome::NotFound { id: 4 })).status, 404);
         assert_eq!(write_answer(&done(Outcome::Full)).status, 507);
@@ -604,8 +645,8 @@ mod tests {
             board.apply(&request, n as u64 + 1);
         }
         assert_eq!(
-            board_json(2, 5, &board),
-            r#"{"node":2,"seq":5,"entries":[{"id":1,"text":"one"},{"id":2,"text":"two \"quoted\""}]}"#
+            board_json(5, &board),
+            r#"{"seq":5,"entries":[{"id":1,"text":"one"},{"id":2,"text":"two \"quoted\""}]}"#
         );
     }
 }

@@ -31,7 +31,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 
 use crate::core::{Config, Node, Time, Token};
-use crate::http::{self, Answer, Call, Page, Surroundings, MAX_BODY};
+use crate::http::{self, Answer, BoardRead, Call, Page, Surroundings, MAX_BODY};
 use crate::wire::{NodeId, MAX_DATAGRAM};
 
 const UDP: MioToken = MioToken(0);
@@ -142,12 +142,14 @@ pub fn run(opts: Options) -> Result<(), String> {
         udp,
         jobs,
         writes: HashMap::new(),
+        reads: HashMap::new(),
         next_token: 1,
         waiters: Vec::new(),
         board_cache: None,
         strangers: 0,
         send_errors: 0,
         long_polls: 0,
+        stale_reads: 0,
         stats,
     };
     driver.run(&mut poll, &mut signals)
@@ -162,6 +164,8 @@ struct Driver {
     udp: UdpSocket,
     jobs: Receiver<Job>,
     writes: HashMap<Token, SyncSender<Answer>>,
+    /// Linearizable reads waiting for the core's confirmation.
+    reads: HashMap<Token, SyncSender<Answer>>,
     next_token: Token,
     /// Long-polls: answer when the board passes `since`, or at the deadline.
     waiters: Vec<(u64, Instant, SyncSender<Answer>)>,
@@ -170,6 +174,8 @@ struct Driver {
     send_errors: u64,
     /// Long-polls that waited for a change (rather than answering at once).
     long_polls: u64,
+    /// `?stale=1` reads and long-polls answered from the local copy.
+    stale_reads: u64,
     stats: Arc<HttpStats>,
 }
 
@@ -244,14 +250,22 @@ impl Driver {
                     let now = self.now();
                     self.core.handle_request(now, token, op);
                 }
-                Call::Board { since: Some(since) }
+                Call::Board(BoardRead::Linearizable) => {
+                    let token = self.next_token;
+                    self.next_token += 1;
+                    self.reads.insert(token, job.reply);
+                    let now = self.now();
+                    self.core.handle_read(now, token);
+                }
+                Call::Board(BoardRead::Since(since))
                     if self.core.applied() <= since && self.waiters.len() < MAX_WAITERS =>
                 {
                     let deadline = Instant::now() + http::LONG_POLL;
                     self.waiters.push((since, deadline, job.reply));
                     self.long_polls += 1;
                 }
-                Call::Board { .. } => {
+                Call::Board(BoardRead::Stale | BoardRead::Since(_)) => {
+                    self.stale_reads += 1;
                     let _ = job.reply.try_send(self.board());
                 }
                 Call::Status | Call::Metrics => {
@@ -281,6 +295,17 @@ impl Driver {
                 let _ = tx.try_send(http::write_answer(&reply.result));
             }
         }
+        while let Some(reply) = self.core.poll_read() {
+            if let Some(tx) = self.reads.remove(&reply.token) {
+                // The board now stands at or past the read index: as
+                // linearizable as the answer the core confirmed.
+                let answer = match reply.result {
+                    Ok(_) => self.board(),
+                    Err(_) => Answer::unconfirmed_read(),
+                };
+                let _ = tx.try_send(answer);
+            }
+        }
         self.answer_waiters();
     }
 
@@ -296,6 +321,7 @@ impl Driver {
         if !self.waiters.iter().any(due) {
             return;
         }
+        self.stale_reads += self.waiters.iter().filter(|w| due(w)).count() as u64;
         let board = self.board();
         self.waiters.retain(|w| {
             if due(w) {
@@ -312,7 +338,7 @@ impl Driver {
         match &self.board_cache {
             Some((seq, answer)) if *seq == applied => answer.clone(),
             _ => {
-                let body = http::board_json(self.core.id(), applied, self.core.board());
+                let body = http::board_json(applied, self.core.board());
                 let answer = Answer::json(200, body);
                 self.board_cache = Some((applied, answer.clone()));
                 answer
@@ -322,6 +348,7 @@ impl Driver {
 
     fn report(&self, as_status: bool) -> Answer {
         let status = self.core.status();
+        let reads = self.core.read_counters();
         let addrs: Vec<(NodeId, String)> = self
             .addrs
             .iter()
@@ -331,6 +358,11 @@ impl Driver {
             ("stranger_datagrams", self.strangers),
             ("udp_send_errors", self.send_errors),
             ("http_long_polls", self.long_polls),
+            ("reads_linearizable", reads.confirmed),
+            ("reads_stale", self.stale_reads),
+            ("reads_refused", reads.refused),
+            ("read_rounds", reads.rounds),
+            ("read_asks", reads.asks),
             ("http_requests", self.stats.requests.load(Ordering::Relaxed)),
             (
                 "http_oversized_leaked",
@@ -658,7 +690,7 @@ fn serve(
     stats: &HttpStats,
 ) {
     if request.body_length().is_some_and(|n| n > MAX_BODY) {
-        refuse_oversized(request, stats);
+        refuse_oversized(request, stats, opts.id);
         return;
     }
     let mut body = Vec::new();
@@ -678,14 +710,16 @@ fn serve(
             Ok(call) => ask(call, opts, jobs, waker),
         }
     };
-    respond(request, answer);
+    respond(request, answer, opts.id);
 }
 
 /// Hands a call to the event loop and waits for its answer.
 fn ask(call: Call, opts: &Options, jobs: &Sender<Job>, waker: &Waker) -> Answer {
     let patience = match call {
-        Call::Write(_) => opts.request_timeout + Duration::from_secs(2),
-        Call::Board { since: Some(_) } => http::LONG_POLL + Duration::from_secs(5),
+        Call::Write(_) | Call::Board(BoardRead::Linearizable) => {
+            opts.request_timeout + Duration::from_secs(2)
+        }
+        Call::Board(BoardRead::Since(_)) => http::LONG_POLL + Duration::from_secs(5),
         _ => Duration::from_secs(5),
     };
     let (reply, answer) = mpsc::sync_channel(1);
@@ -712,10 +746,13 @@ fn page_answer(page: Page, opts: &Options) -> Answer {
     }
 }
 
-fn response(answer: Answer) -> tiny_http::Response<std::io::Cursor<Arc<[u8]>>> {
+/// `node`: the answering node, named in `X-Blackboard-Node` (the board body
+/// is the same bytes everywhere, so it cannot say).
+fn response(answer: Answer, node: NodeId) -> tiny_http::Response<std::io::Cursor<Arc<[u8]>>> {
     let len = answer.body.len();
     let mut headers = vec![header("Content-Type", answer.content_type)];
     headers.push(header("Cache-Control", "no-store"));
+    headers.push(header("X-Blackboard-Node", &node.to_string()));
     if let Some(seconds) = answer.retry_after {
         headers.push(header("Retry-After", &seconds.to_string()));
     }
@@ -735,8 +772,8 @@ fn header(name: &str, value: &str) -> Option<tiny_http::Header> {
     tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
 }
 
-fn respond(request: tiny_http::Request, answer: Answer) {
-    if let Err(e) = request.respond(response(answer)) {
+fn respond(request: tiny_http::Request, answer: Answer, node: NodeId) {
+    if let Err(e) = request.respond(response(answer, node)) {
         debug!("HTTP response not delivered: {e}");
     }
 }
@@ -754,7 +791,7 @@ const DRAIN_LIMIT: usize = 16 << 20;
 /// client such as curl gets its JSON error and the connection goes on or
 /// closes as usual. Beyond it (a declared 10^15 bytes, say) a drop could
 /// abort the process, so the connection is leaked instead, and counted.
-fn refuse_oversized(mut request: tiny_http::Request, stats: &HttpStats) {
+fn refuse_oversized(mut request: tiny_http::Request, stats: &HttpStats, node: NodeId) {
     let declared = request.body_length().unwrap_or(usize::MAX);
     let from = request.remote_addr().copied();
     let answer = Answer::too_large_body();
@@ -765,7 +802,7 @@ fn refuse_oversized(mut request: tiny_http::Request, stats: &HttpStats) {
         // read timeout (HTTP_IDLE).
         while matches!(body.read(&mut scratch), Ok(n) if n > 0) {}
         debug!("refused an HTTP body of {declared} bytes from {from:?}");
-        respond(request, answer);
+        respond(request, answer, node);
         return;
     }
     let n = stats.oversized_leaked.fetch_add(1, Ordering::Relaxed) + 1;
@@ -774,7 +811,7 @@ fn refuse_oversized(mut request: tiny_http::Request, stats: &HttpStats) {
          ({n} such connections kept open so far)"
     );
     let body = answer.body.clone();
-    let mut stream = request.upgrade("close", response(answer));
+    let mut stream = request.upgrade("close", response(answer, node));
     // tiny_http sends an upgrade's headers only, without a length: the error
     // follows here, and would end where the connection does.
     if let Err(e) = stream.write_all(&body).and_then(|()| stream.flush()) {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub type NodeId = u16;
 
 /// The wire (protocol) version. Bump it on any incompatible message change.
-pub const WIRE_VERSION: u8 = 2;
+pub const WIRE_VERSION: u8 = 3;
 const MAGIC: [u8; 2] = *b"BB";
 const HEADER: usize = 3;
 
@@ -142,11 +142,17 @@ pub enum Message {
         /// whose `NoState` that start counted. They alone may follow it
         /// before they are fenced.
         fresh: Vec<Incarnation>,
+        /// Numbers the heartbeat: a majority's acks of round `r` confirm
+        /// that this node still led when every read that arrived before
+        /// round `r` was sent.
+        round: u64,
     },
     Ack {
         epoch: Epoch,
         matched: u64,
         recovering: bool,
+        /// The latest heartbeat round heard from this leader.
+        round: u64,
     },
     // -- catch-up: a follower, or a new leader, pulls what it lacks
     Pull {
@@ -172,6 +178,18 @@ pub enum Message {
     // -- client requests travelling to the leader
     Forward {
         requests: Vec<Request>,
+    },
+    // -- linearizable reads at a follower (read index)
+    /// "What must I have applied to answer the reads of this batch?"
+    Read {
+        batch: u64,
+    },
+    /// The leader's commit index when the batch's `Read` arrived, sent once
+    /// a later heartbeat round confirmed that it still led.
+    ReadIndex {
+        epoch: Epoch,
+        batch: u64,
+        index: u64,
     },
     // -- recovery: a rebooted node learns how far epochs have gone
     Probe,
@@ -206,6 +224,8 @@ pub enum Kind {
     Entries,
     Chunk,
     Forward,
+    Read,
+    ReadIndex,
     Probe,
     Info,
 }
@@ -221,7 +241,7 @@ impl Kind {
         Kind::Reject,
     ];
 
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 17] = [
         Kind::Election,
         Kind::Alive,
         Kind::Prepare,
@@ -235,6 +255,8 @@ impl Kind {
         Kind::Entries,
         Kind::Chunk,
         Kind::Forward,
+        Kind::Read,
+        Kind::ReadIndex,
         Kind::Probe,
         Kind::Info,
     ];
@@ -254,6 +276,8 @@ impl Kind {
             Kind::Entries => "entries",
             Kind::Chunk => "chunk",
             Kind::Forward => "forward",
+            Kind::Read => "read",
+            Kind::ReadIndex => "read_index",
             Kind::Probe => "probe",
             Kind::Info => "info",
         }
@@ -280,6 +304,8 @@ impl Message {
             Message::Entries { .. } => Kind::Entries,
             Message::Chunk { .. } => Kind::Chunk,
             Message::Forward { .. } => Kind::Forward,
+            Message::Read { .. } => Kind::Read,
+            Message::ReadIndex { .. } => Kind::ReadIndex,
             Message::Probe => Kind::Probe,
             Message::Info { .. } => Kind::Info,
         }
@@ -332,6 +358,8 @@ impl Message {
                 ..
             } => epoch.plausible() && last.plausible() && n(*commit),
             Message::Ack { epoch, matched, .. } => epoch.plausible() && n(*matched),
+            Message::Read { .. } => true,
+            Message::ReadIndex { epoch, index, .. } => epoch.plausible() && n(*index),
             Message::Pull {
                 epoch,
                 last,
@@ -490,11 +518,13 @@ pub fn one_of_each() -> Vec<Message> {
             alive: 0b1011,
             recovering: vec![Incarnation { id: 2, boot: 7 }],
             fresh: vec![Incarnation { id: 3, boot: 9 }],
+            round: 12,
         },
         Message::Ack {
             epoch,
             matched: 41,
             recovering: false,
+            round: 12,
         },
         Message::Pull {
             epoch,
@@ -524,6 +554,12 @@ pub fn one_of_each() -> Vec<Message> {
         },
         Message::Forward {
             requests: vec![request],
+        },
+        Message::Read { batch: 6 },
+        Message::ReadIndex {
+            epoch,
+            batch: 6,
+            index: 40,
         },
         Message::Probe,
         Message::Info {
@@ -574,6 +610,7 @@ mod tests {
             alive: 0,
             recovering: Vec::new(),
             fresh: Vec::new(),
+            round: 0,
         }
         .plausible());
     }
@@ -602,6 +639,7 @@ mod tests {
             alive: u64::MAX,
             recovering: named.clone(),
             fresh: named,
+            round: u64::MAX,
         };
         assert!(encode(&envelope(heartbeat)).is_some());
     }

@@ -269,6 +269,7 @@ fn forged_and_replayed_datagrams_are_refused() {
             alive: 0,
             recovering: Vec::new(),
             fresh: vec![wire::Incarnation { id: 2, boot: 1 }],
+            round: 1,
         },
     ];
     for m in forged {

@@ -62,6 +62,7 @@ stories! {
     figure_eight => "figure_eight.txt",
     stale_fence => "stale_fence.txt",
     rebooted_ack_does_not_count => "rebooted_ack_does_not_count.txt",
+    stale_leader_read => "stale_leader_read.txt",
 }
 
 /// Replays one story with one seed: `BB_STORY=leader_crash.txt BB_SEED=4

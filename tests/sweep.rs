@@ -15,7 +15,8 @@ use blackboard::sim::chaos::{self, Plan};
 /// crossing it is itself a failure).
 fn sweep(first: u64, count: u64, plan: &Plan) {
     let started = Instant::now();
-    let (mut writes, mut acked, mut crashes, mut partitions, mut crossed) = (0, 0, 0, 0, 0);
+    let (mut writes, mut acked, mut reads, mut crashes, mut partitions, mut crossed) =
+        (0, 0, 0, 0, 0, 0);
     let mut slowest = std::time::Duration::ZERO;
     let mut failures = Vec::new();
     for seed in first..first + count {
@@ -23,6 +24,7 @@ fn sweep(first: u64, count: u64, plan: &Plan) {
             Ok(o) => {
                 writes += o.writes;
                 acked += o.acked;
+                reads += o.reads;
                 crashes += o.crashes;
                 partitions += o.partitions;
                 crossed += u64::from(o.majority_lost);
@@ -33,7 +35,7 @@ fn sweep(first: u64, count: u64, plan: &Plan) {
     }
     println!(
         "plan {}: explored {count} schedules in {:?}: {writes} writes ({acked} acknowledged), \
-         {crashes} crashes, {partitions} partitions; slowest recovery {slowest:?}; \
+         {reads} linearizable reads, {crashes} crashes, {partitions} partitions; slowest recovery {slowest:?}; \
          {} of {count} checked for safety throughout, {crossed} past the honest limit",
         plan.name,
         started.elapsed(),

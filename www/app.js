@@ -146,7 +146,9 @@ async function followBoard() {
   for (;;) {
     const started = Date.now();
     try {
-      const url = since === null ? '/board' : `/board?since=${since}`;
+      // This node's own copy: the page shows what this node holds, and keeps
+      // showing it while no leader confirms reads (an election).
+      const url = since === null ? '/board?stale=1' : `/board?since=${since}`;
       const response = await fetchWithin(url, {}, LONG_POLL_TIMEOUT_MS);
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const board = await response.json();

@@ -487,7 +487,7 @@ impl Cluster {
     }
 
     fn message(&mut self, r: &mut Reader, to: NodeId) -> Message {
-        match r.u8() % 15 {
+        match r.u8() % 17 {
             0 => Message::Election,
             1 => Message::Alive,
             2 => Message::Prepare {
@@ -522,11 +522,13 @@ impl Cluster {
                 alive: r.num(),
                 recovering: self.incarnations(r),
                 fresh: self.incarnations(r),
+                round: r.num(),
             },
             8 => Message::Ack {
                 epoch: self.epoch(r),
                 matched: r.num(),
                 recovering: r.bool(),
+                round: r.num(),
             },
             9 => Message::Pull {
                 epoch: self.epoch(r),
@@ -575,6 +577,12 @@ impl Cluster {
                 requests: (0..r.u8() % 5).map(|_| self.request(r)).collect(),
             },
             13 => Message::Probe,
+            14 => Message::Read { batch: r.num() },
+            15 => Message::ReadIndex {
+                epoch: self.epoch(r),
+                batch: r.num(),
+                index: r.num(),
+            },
             _ => Message::Info {
                 for_boot: if r.bool() {
                     self.boot_of(to)
@@ -679,7 +687,7 @@ fn context(message: &Message) -> (Option<Epoch>, Option<LogPos>) {
         Message::Prepare { epoch, .. } | Message::NoState { epoch, .. } => (Some(*epoch), None),
         Message::Reject { promised, .. } => (Some(*promised), None),
         Message::Info { promised, .. } => (Some(*promised), None),
-        Message::Ack { epoch, .. } => (Some(*epoch), None),
+        Message::Ack { epoch, .. } | Message::ReadIndex { epoch, .. } => (Some(*epoch), None),
         Message::Promise { epoch, last, .. }
         | Message::Heartbeat { epoch, last, .. }
         | Message::Pull { epoch, last, .. } => (Some(*epoch), Some(*last)),

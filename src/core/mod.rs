@@ -14,9 +14,11 @@
 //! - [`replication`]: appends, acks, commit, heartbeats, compaction;
 //! - [`transfer`]: pulling missing entries or a snapshot from a peer;
 //! - [`recovery`]: how a node that lost its memory rejoins safely;
-//! - [`requests`]: client writes, their forwarding and their answers.
+//! - [`requests`]: client writes, their forwarding and their answers;
+//! - [`reads`]: linearizable reads by read index.
 
 mod election;
+mod reads;
 mod recovery;
 mod replication;
 mod requests;
@@ -35,6 +37,7 @@ use crate::log::Log;
 use crate::wire::{self, Envelope, Epoch, Incarnation, Kind, Message, NodeId, Op};
 
 pub use election::Rank;
+pub use reads::{ReadCounters, ReadReply};
 pub use requests::MAX_PENDING;
 
 /// Virtual or real time in microseconds since an arbitrary start.
@@ -244,10 +247,12 @@ pub struct Node {
     pull: Option<transfer::Pulling>,
     snapshot: Option<transfer::SnapshotCache>,
     requests: requests::Requests,
+    reads: reads::Reads,
     ack_due: bool,
     next_tick: Time,
     out: VecDeque<Transmit>,
     replies: VecDeque<Reply>,
+    read_replies: VecDeque<ReadReply>,
     counters: Counters,
     /// (peer, wire version) pairs already reported as incompatible.
     version_warned: std::collections::BTreeSet<(NodeId, u8)>,
@@ -297,10 +302,12 @@ impl Node {
             pull: None,
             snapshot: None,
             requests: requests::Requests::default(),
+            reads: reads::Reads::default(),
             ack_due: false,
             next_tick: now,
             out: VecDeque::new(),
             replies: VecDeque::new(),
+            read_replies: VecDeque::new(),
             counters: Counters::default(),
             version_warned: Default::default(),
             cfg,
@@ -355,6 +362,7 @@ impl Node {
         traffic.bytes += datagram.len() as u64;
         self.note_sender(now, &envelope);
         self.dispatch(now, envelope);
+        self.advance_reads(now);
     }
 
     /// A client write at this node. The answer comes out of `poll_reply`.
@@ -374,6 +382,7 @@ impl Node {
             Duty::Candidate(c) if now >= c.deadline => self.start_takeover(now),
             _ => {}
         }
+        self.advance_reads(now);
     }
 
     // ----- outputs ------------------------------------------------------
@@ -631,7 +640,10 @@ impl Node {
             } else {
                 Role::Follower
             }),
-            Message::Promise { .. } | Message::Forward { .. } => Some(Role::Follower),
+            Message::Promise { .. } | Message::Forward { .. } | Message::Read { .. } => {
+                Some(Role::Follower)
+            }
+            Message::ReadIndex { .. } => Some(Role::Leader),
             Message::Info { active, .. } => (!active).then_some(Role::Recovering),
             _ => None,
         };
@@ -676,10 +688,11 @@ impl Node {
                 alive,
                 recovering,
                 fresh,
+                round,
             } => {
                 let me = self.incarnation();
                 let (counted, named) = (fresh.contains(&me), recovering.contains(&me));
-                if self.on_heartbeat(now, from, epoch, last, commit, counted, named) {
+                if self.on_heartbeat(now, from, epoch, last, commit, counted, named, round) {
                     let recovering = recovering
                         .iter()
                         .fold(0, |bits, r| bits | self.member_bit(r.id));
@@ -694,7 +707,8 @@ impl Node {
                 epoch,
                 matched,
                 recovering,
-            } => self.on_ack(now, incarnation, epoch, matched, recovering),
+                round,
+            } => self.on_ack(now, incarnation, epoch, matched, recovering, round),
             Message::Pull {
                 epoch,
                 last,
@@ -716,6 +730,12 @@ impl Node {
                 end_of_batch,
             } => self.on_chunk(now, from, epoch, at, total, offset, data, end_of_batch),
             Message::Forward { requests } => self.on_forward(from, envelope.boot, requests),
+            Message::Read { batch } => self.on_read(from, batch),
+            Message::ReadIndex {
+                epoch,
+                batch,
+                index,
+            } => self.on_read_index(from, epoch, batch, index),
             Message::Probe => self.on_probe(from, envelope.boot),
             Message::Info {
                 for_boot,
@@ -831,6 +851,8 @@ impl Node {
             self.highest_number = self.highest_number.max(epoch.number);
             self.verified = self.commit;
             self.pull = None;
+            self.reads.heard = 0;
+            self.reads.acked = 0;
             if let Duty::Leader(l) = &self.duty {
                 info!(
                     "node {}: stepping down as leader of epoch {} for epoch {}",
@@ -994,6 +1016,7 @@ mod tests {
             alive: 0b111,
             recovering,
             fresh,
+            round: seq,
         }
     }
 

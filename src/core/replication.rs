@@ -23,6 +23,9 @@ const FOLLOWER_TAIL: u64 = 1_024;
 
 pub(super) struct Leadership {
     pub(super) epoch: Epoch,
+    /// The seq of this epoch's no-op: once it commits, the commit index
+    /// covers every write acknowledged before the epoch began.
+    pub(super) start: u64,
     /// Started fresh: the memoryless members that start counted.
     fresh: Vec<Incarnation>,
     since: Time,
@@ -43,6 +46,27 @@ struct Progress {
     matched: u64,
     acked_at: Option<Time>,
     recovering: bool,
+    /// The latest heartbeat round this boot acknowledged.
+    round: u64,
+}
+
+impl Leadership {
+    /// The latest heartbeat round a majority of members with state (this
+    /// leader, at `own`, among them) acknowledged.
+    pub(super) fn confirmed_round(&self, own: u64, majority: usize) -> u64 {
+        let mut rounds: Vec<u64> = self
+            .progress
+            .values()
+            .filter(|p| !p.recovering && p.acked_at.is_some())
+            .map(|p| p.round)
+            .collect();
+        rounds.push(own);
+        if rounds.len() < majority {
+            return 0;
+        }
+        rounds.sort_unstable_by(|a, b| b.cmp(a));
+        rounds[majority - 1]
+    }
 }
 
 impl Node {
@@ -65,6 +89,7 @@ impl Node {
         let unsent = self.log.last().seq + 1;
         self.duty = Duty::Leader(Leadership {
             epoch,
+            start: unsent,
             fresh,
             since: now,
             progress,
@@ -146,6 +171,7 @@ impl Node {
         epoch: Epoch,
         matched: u64,
         recovering: bool,
+        round: u64,
     ) {
         let last = self.log.last().seq;
         let Duty::Leader(l) = &mut self.duty else {
@@ -182,6 +208,7 @@ impl Node {
             p.matched.max(matched)
         };
         p.recovering = recovering;
+        p.round = p.round.max(round);
         self.advance_commit();
     }
 
@@ -249,7 +276,13 @@ impl Node {
         self.compact_leader(now);
     }
 
-    fn heartbeat(&mut self) {
+    /// Sends a heartbeat: a new round, which also confirms the reads that
+    /// wait for it.
+    pub(super) fn heartbeat(&mut self) {
+        if !matches!(self.duty, Duty::Leader(_)) {
+            return;
+        }
+        self.reads.round += 1;
         if let Some(message) = self.heartbeat_message() {
             self.broadcast(message);
         }
@@ -282,6 +315,7 @@ impl Node {
             alive,
             recovering,
             fresh: l.fresh.iter().take(NAMED_PER_HEARTBEAT).copied().collect(),
+            round: self.reads.round,
         })
     }
 
@@ -424,10 +458,12 @@ impl Node {
         commit: u64,
         counted: bool,
         named: bool,
+        round: u64,
     ) -> bool {
         if !self.accept_leader(now, from, epoch, counted) {
             return false;
         }
+        self.reads.heard = self.reads.heard.max(round);
         if self.diverged {
             // Committed histories differ only once a majority lost its memory
             // and the cluster restarted from what a minority kept (the honest
@@ -469,7 +505,8 @@ impl Node {
         let stale = self
             .last_ack
             .is_none_or(|(t, m)| m != self.verified || now.since(t) >= self.cfg.heartbeat / 2);
-        self.ack_due |= stale;
+        // A new round is acknowledged at once: reads wait for it.
+        self.ack_due |= stale || self.reads.heard > self.reads.acked;
         true
     }
 
@@ -525,7 +562,9 @@ impl Node {
             epoch: self.promised,
             matched: self.verified,
             recovering: self.is_recovering(),
+            round: self.reads.heard,
         };
+        self.reads.acked = self.reads.heard;
         self.last_ack = Some((self.now, self.verified));
         self.send(leader, message);
     }

@@ -1,8 +1,9 @@
 //! Random fault schedules for the real core: one seed decides the cluster
 //! size, the network's loss, duplication and delay spread, and a sequence of
 //! client writes (adds, and modifies and deletes of the same entries at
-//! different nodes), crashes with memory loss, reboots, partitions (leader
-//! cut off, minority/majority splits, one-way links) and heals. Then the
+//! different nodes), linearizable reads, crashes with memory loss, reboots,
+//! partitions (leader cut off, minority/majority splits, one-way links),
+//! clocks that run slow, and heals. Then the
 //! faults stop and the cluster must recover: a leader within a bound, a new
 //! write committed, every board the same, every acknowledged write present.
 
@@ -27,8 +28,10 @@ pub struct Outcome {
     pub nodes: u16,
     pub writes: usize,
     pub acked: usize,
+    pub reads: usize,
     pub crashes: usize,
     pub partitions: usize,
+    pub slow_clocks: usize,
     /// A majority was without memory at once: the honest limit applies.
     pub majority_lost: bool,
     /// Virtual time from the end of faults to a committed write.
@@ -113,7 +116,7 @@ pub fn run(seed: u64, plan: &Plan) -> Result<Outcome, String> {
         let pause = Duration::from_millis(rng.gen_range(10..400));
         sim.run_for(pause);
         match rng.gen_range(0..100) {
-            0..=49 => {
+            0..=37 => {
                 let at = *members.choose(&mut rng).expect("members");
                 if !sim.is_up(at) {
                     continue;
@@ -121,6 +124,13 @@ pub fn run(seed: u64, plan: &Plan) -> Result<Outcome, String> {
                 let op = random_op(&mut rng, &sim, &mut texts);
                 sim.write(at, op);
                 out.writes += 1;
+            }
+            38..=49 => {
+                let at = *members.choose(&mut rng).expect("members");
+                if sim.is_up(at) {
+                    sim.read(at);
+                    out.reads += 1;
+                }
             }
             50..=61 => {
                 // Crash someone (often the leader), keeping a majority with
@@ -149,11 +159,30 @@ pub fn run(seed: u64, plan: &Plan) -> Result<Outcome, String> {
                 partition(&mut rng, &mut sim, &members);
                 out.partitions += 1;
             }
-            _ => sim.heal(),
+            88..=93 => sim.heal(),
+            94..=96 => {
+                // A clock that runs slow (a paused process, an overloaded
+                // machine): often the leader's, which then notices late
+                // that it was replaced. Timing must never decide safety.
+                let victim = match sim.leader() {
+                    Some(l) if rng.gen_bool(0.5) => l,
+                    _ => *members.choose(&mut rng).expect("members"),
+                };
+                sim.slow_clock(victim, rng.gen_range(2..50));
+                out.slow_clocks += 1;
+            }
+            _ => {
+                for &m in &members {
+                    sim.slow_clock(m, 1);
+                }
+            }
         }
     }
-    // The faults stop: everyone up, connected, no loss.
+    // The faults stop: everyone up, connected, no loss, clocks at speed.
     sim.heal();
+    for &m in &members {
+        sim.slow_clock(m, 1);
+    }
     sim.faults.loss = 0.0;
     sim.faults.duplicate = 0.0;
     for &m in &members {
@@ -182,15 +211,36 @@ pub fn run(seed: u64, plan: &Plan) -> Result<Outcome, String> {
         ));
     }
     out.recovery = sim.now.since(calm);
-    // Writes still in flight get their answer (or their 503).
-    let answered = |s: &Sim| s.writes.values().all(|w| w.result.is_some());
-    sim.run_until(Duration::from_secs(10), answered);
+    // Writes and reads still in flight get their answer (or their 503).
+    sim.run_until(Duration::from_secs(10), Sim::all_answered);
     if !sim.run_until(Duration::from_secs(10), Sim::converged) {
         return Err(report(
             seed,
             plan,
             &sim,
             &["boards did not converge".into()],
+        ));
+    }
+    // Once calm, a read at every node is answered, at or past the probe.
+    let reads: Vec<_> = members.iter().map(|&m| sim.read(m)).collect();
+    out.reads += reads.len();
+    let answered = |s: &Sim| {
+        reads
+            .iter()
+            .all(|t| matches!(s.reads[t].result, Some(Ok(_))))
+    };
+    if !sim.run_until(LIVENESS_BOUND, answered) {
+        return Err(report(
+            seed,
+            plan,
+            &sim,
+            &[format!(
+                "a read after the faults was not answered with the board in time: {:?}",
+                reads
+                    .iter()
+                    .map(|t| (sim.reads[t].at, sim.reads[t].result))
+                    .collect::<Vec<_>>()
+            )],
         ));
     }
     out.acked = sim

@@ -14,6 +14,8 @@
 //!   does not count);
 //! - a memoryless node never vouches: it never sends a `Promise` or an
 //!   `Ack` that counts, and it leads only after adopting a majority's state;
+//! - a read answers a board at or past every write acknowledged before the
+//!   read began (linearizability);
 //! - at the end ([`Sim::check_final`]): every acknowledged write is in every
 //!   board, and no request was applied twice.
 //!
@@ -53,6 +55,16 @@ impl Default for Faults {
             delay: (Duration::from_micros(100), Duration::from_micros(300)),
         }
     }
+}
+
+/// A client's linearizable read and what became of it.
+#[derive(Clone, Debug)]
+pub struct Read {
+    pub at: NodeId,
+    /// The highest seq of a write acknowledged before the read began: the
+    /// answer must stand at or past it.
+    pub floor: u64,
+    pub result: Option<Result<u64, crate::core::Unavailable>>,
 }
 
 /// A client write and what became of it.
@@ -136,6 +148,9 @@ pub struct Sim {
     clocks: BTreeMap<NodeId, Clock>,
     next_token: Token,
     pub writes: BTreeMap<Token, Write>,
+    pub reads: BTreeMap<Token, Read>,
+    /// The highest seq of any acknowledged write so far.
+    acked_floor: u64,
     /// Delivered datagrams by kind (for message-cost measurements).
     pub delivered: [u64; Kind::ALL.len()],
     // -- invariant bookkeeping
@@ -180,6 +195,8 @@ impl Sim {
             clocks: BTreeMap::new(),
             next_token: 1,
             writes: BTreeMap::new(),
+            reads: BTreeMap::new(),
+            acked_floor: 0,
             delivered: [0; Kind::ALL.len()],
             leaders: BTreeMap::new(),
             highest_led: Epoch::default(),
@@ -358,6 +375,32 @@ impl Sim {
         tokens
     }
 
+    /// A linearizable read at `at`.
+    pub fn read(&mut self, at: NodeId) -> Token {
+        let token = self.next_token;
+        self.next_token += 1;
+        self.reads.insert(
+            token,
+            Read {
+                at,
+                floor: self.acked_floor,
+                result: None,
+            },
+        );
+        let now = self.local_now(at);
+        if let Some(Some(node)) = self.nodes.get_mut(&at) {
+            node.handle_read(now, token);
+            self.drain(at);
+        }
+        token
+    }
+
+    /// True when every write and every read has its answer.
+    pub fn all_answered(&self) -> bool {
+        self.writes.values().all(|w| w.result.is_some())
+            && self.reads.values().all(|r| r.result.is_some())
+    }
+
     pub fn add(&mut self, at: NodeId, text: &str) -> Token {
         self.write(at, Op::Add { text: text.into() })
     }
@@ -475,6 +518,10 @@ impl Sim {
         while let Some(r) = node.poll_reply() {
             replies.push(r);
         }
+        let mut read_replies = Vec::new();
+        while let Some(r) = node.poll_read() {
+            read_replies.push(r);
+        }
         for t in sends {
             if self.rng.gen_bool(self.faults.loss) {
                 continue;
@@ -503,8 +550,31 @@ impl Sim {
                     self.violations
                         .push(format!("token {} answered twice", r.token));
                 }
+                if let Ok(done) = &r.result {
+                    self.acked_floor = self.acked_floor.max(done.seq);
+                }
                 w.result = Some(r.result);
             }
+        }
+        for r in read_replies {
+            let Some(read) = self.reads.get_mut(&r.token) else {
+                continue;
+            };
+            if read.result.is_some() {
+                self.violations
+                    .push(format!("read {} answered twice", r.token));
+            }
+            if let Ok(seq) = r.result {
+                // Linearizable: it reflects every write acknowledged before it.
+                if seq < read.floor && !self.limit_crossed {
+                    self.violations.push(format!(
+                        "a read at node {id} answered the board at seq {seq}, but a write \
+                         acknowledged before it began stands at seq {}",
+                        read.floor
+                    ));
+                }
+            }
+            read.result = Some(r.result);
         }
         self.check_node(id);
     }

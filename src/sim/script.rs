@@ -15,7 +15,8 @@
 //!
 //! Steps: `cluster N`, `loss P`, `duplicate P`, `delay MIN MAX`, `run T`,
 //! `stabilize [T]`, `add NODE TEXT`, `adds NODE COUNT [BYTES]`,
-//! `modify NODE ID TEXT`, `delete NODE ID`, `await-acks [T]`,
+//! `modify NODE ID TEXT`, `delete NODE ID`, `read NODE` (a linearizable
+//! read), `await-acks [T]` (until every write and read is answered),
 //! `await new-epoch [T]` (until a node leads an epoch later than any so
 //! far), `await commit [T]` (until the leader commits past everything
 //! committed so far), `crash NODE`, `restart NODE|all`, `isolate NODE`,
@@ -158,10 +159,13 @@ impl Story {
             }
             ["await-acks", rest @ ..] => {
                 let limit = limit(rest)?;
-                let answered = |s: &Sim| s.writes.values().all(|w| w.result.is_some());
-                if !self.sim()?.run_until(limit, answered) {
-                    return Err(format!("writes unanswered after {limit:?}"));
+                if !self.sim()?.run_until(limit, Sim::all_answered) {
+                    return Err(format!("writes or reads unanswered after {limit:?}"));
                 }
+            }
+            ["read", node] => {
+                let node = self.up(node)?;
+                self.sim()?.read(node);
             }
             ["crash", node] => {
                 let node = self.node(node)?;
