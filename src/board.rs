@@ -374,6 +374,18 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_must_keep_its_next_id_below_the_plausible_bound() {
+        // The same bound as every seq and epoch on the wire: ids stay far
+        // from overflowing.
+        let mut board = Board::new();
+        board.apply(&req(1, 0, add("a")), 1);
+        board.next_id = crate::wire::PLAUSIBLE - 1;
+        assert_eq!(Board::decode(&board.encode()), Some(board.clone()));
+        board.next_id = crate::wire::PLAUSIBLE;
+        assert_eq!(Board::decode(&board.encode()), None);
+    }
+
+    #[test]
     fn snapshot_round_trips_and_garbage_is_refused() {
         let mut board = Board::new();
         board.apply(&req(1, 0, add("a")), 1);

@@ -1,0 +1,754 @@
+//! One protocol core fed datagrams by hand, with its outputs pinned: what it
+//! sends, when, and what it does with what it hears. These tests pin
+//! behaviour the simulator's invariants cannot see (timers, who is asked,
+//! counters shown in /status and /metrics), found by cargo-mutants
+//! (scripts/mutants-survivors.md says which test kills which mutant).
+//!
+//! Messages are built with the public `wire` types and fed through
+//! `Node::handle_datagram` exactly as the driver does; the helpers that
+//! build messages are at the top, so a change of a message's fields is a
+//! change here only.
+
+use std::time::Duration;
+
+use blackboard::core::{Config, Node, PeerStatus, Role, Time};
+use blackboard::wire::{
+    self, Command, Envelope, Epoch, Incarnation, Kind, LogPos, Message, NodeId,
+};
+
+const CLUSTER: u32 = 9;
+const HEARTBEAT: Duration = Duration::from_millis(50);
+const TIMEOUT: Duration = Duration::from_millis(300);
+
+fn config(id: NodeId, members: &[NodeId]) -> Config {
+    Config {
+        id,
+        members: members.to_vec(),
+        heartbeat: HEARTBEAT,
+        timeout: TIMEOUT,
+        request_timeout: Duration::from_secs(3),
+        cluster: CLUSTER,
+    }
+}
+
+fn ms(n: u64) -> u64 {
+    n * 1000
+}
+
+/// Another member as the node under test sees it: its id and boot, and the
+/// election attribute its envelopes carry.
+#[derive(Clone, Copy, Debug)]
+struct Other {
+    id: NodeId,
+    boot: u32,
+    attribute: u32,
+}
+
+impl Other {
+    /// Outranks any real node (attributes are drawn below 1,000,000).
+    fn high(id: NodeId) -> Other {
+        Other {
+            id,
+            boot: 1000 + u32::from(id),
+            attribute: u32::MAX,
+        }
+    }
+
+    /// Ranked below any real node.
+    fn low(id: NodeId) -> Other {
+        Other {
+            id,
+            boot: 1000 + u32::from(id),
+            attribute: 0,
+        }
+    }
+
+    fn incarnation(self) -> Incarnation {
+        Incarnation {
+            id: self.id,
+            boot: self.boot,
+        }
+    }
+
+    /// An epoch this member leads.
+    fn epoch(self, number: u64) -> Epoch {
+        Epoch {
+            number,
+            leader: self.id,
+            boot: self.boot,
+        }
+    }
+}
+
+/// A datagram the node under test sent, and when (µs).
+#[derive(Clone, Debug)]
+struct Sent {
+    at: u64,
+    to: NodeId,
+    bytes: usize,
+    message: Message,
+}
+
+/// The node under test, its clock (µs) and everything it sent.
+struct Member {
+    node: Node,
+    now: u64,
+    boot: Option<u32>,
+    log: Vec<Sent>,
+}
+
+impl Member {
+    fn boot(id: NodeId, members: &[NodeId], seed: u64) -> Member {
+        Member {
+            node: Node::new(config(id, members), seed, Time(0)),
+            now: 0,
+            boot: None,
+            log: Vec::new(),
+        }
+    }
+
+    /// Member 1 of a cluster of three.
+    fn one_of_three(seed: u64) -> Member {
+        Member::boot(1, &[1, 2, 3], seed)
+    }
+
+    fn collect(&mut self) {
+        while let Some(t) = self.node.poll_transmit() {
+            let envelope = wire::decode(&t.payload).expect("the node sends what it can decode");
+            assert_eq!(envelope.from, self.node.id());
+            self.boot = Some(envelope.boot);
+            self.log.push(Sent {
+                at: self.now,
+                to: t.to,
+                bytes: t.payload.len(),
+                message: envelope.message,
+            });
+        }
+    }
+
+    /// This node's boot nonce (learned from what it sent: it probes at once).
+    fn incarnation(&mut self) -> Incarnation {
+        if self.boot.is_none() {
+            self.wake_until(self.now);
+        }
+        Incarnation {
+            id: self.node.id(),
+            boot: self
+                .boot
+                .expect("a booted node sends something at its first wake-up"),
+        }
+    }
+
+    /// A datagram from `from`, 1 ms after the last event (timers due
+    /// before it fire first).
+    fn hears(&mut self, from: Other, message: Message) -> usize {
+        self.wake_until(self.now + ms(1));
+        self.hears_now(from, message)
+    }
+
+    /// A datagram from `from` at the current instant; returns its size.
+    fn hears_now(&mut self, from: Other, message: Message) -> usize {
+        let bytes = wire::encode(&envelope(from, message)).expect("fits a datagram");
+        self.deliver(from.id, &bytes)
+    }
+
+    /// Raw bytes from the member at address `from`, 1 ms after the last event.
+    fn hears_bytes(&mut self, from: NodeId, bytes: &[u8]) -> usize {
+        self.wake_until(self.now + ms(1));
+        self.deliver(from, bytes)
+    }
+
+    fn deliver(&mut self, from: NodeId, bytes: &[u8]) -> usize {
+        self.node.handle_datagram(Time(self.now), from, bytes);
+        self.collect();
+        bytes.len()
+    }
+
+    fn dropped(&self, reason: &str) -> u64 {
+        self.node
+            .counters()
+            .dropped
+            .get(reason)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn peer(&self, id: NodeId) -> PeerStatus {
+        let status = self.node.status();
+        status
+            .peers
+            .into_iter()
+            .find(|p| p.id == id)
+            .expect("every member is in the status")
+    }
+
+    /// Runs the node's timers, exactly when it asks to be woken, up to `end`
+    /// (µs); the clock stands at `end` afterwards.
+    fn wake_until(&mut self, end: u64) {
+        loop {
+            let wake = self.node.poll_timeout().0.max(self.now);
+            if wake > end {
+                break;
+            }
+            self.now = wake;
+            self.node.handle_timeout(Time(wake));
+            self.collect();
+        }
+        self.now = end;
+    }
+
+    fn waits(&mut self, d: Duration) {
+        self.wake_until(self.now + d.as_micros() as u64);
+    }
+
+    /// Runs the timers until `found` picks a sent message (at most `limit`).
+    fn until_sent<T>(&mut self, limit: Duration, mut found: impl FnMut(&Sent) -> Option<T>) -> T {
+        let end = self.now + limit.as_micros() as u64;
+        let mut seen = self.log.len();
+        loop {
+            if let Some(hit) = self.log[seen..].iter().find_map(&mut found) {
+                return hit;
+            }
+            seen = self.log.len();
+            let wake = self.node.poll_timeout().0.max(self.now);
+            assert!(wake <= end, "nothing of the kind sent within {limit:?}");
+            self.now = wake;
+            self.node.handle_timeout(Time(wake));
+            self.collect();
+        }
+    }
+
+    /// Messages sent since the mark (an index into the log).
+    fn since(&self, mark: usize) -> &[Sent] {
+        &self.log[mark..]
+    }
+
+    fn mark(&self) -> usize {
+        self.log.len()
+    }
+
+    /// Fenced at `epoch` by both others' reports (this node is recovering).
+    fn fenced_at(&mut self, epoch: Epoch, others: [Other; 2]) {
+        let for_boot = self.incarnation().boot;
+        for other in others {
+            self.hears(
+                other,
+                Message::Info {
+                    for_boot,
+                    promised: epoch,
+                    active: true,
+                },
+            );
+        }
+    }
+
+    /// Follows `leader`'s epoch (after a fence), holding one no-op of it.
+    fn follows(&mut self, leader: Other, epoch: Epoch, other: Other) {
+        self.fenced_at(epoch, [leader, other]);
+        self.hears(
+            leader,
+            append(epoch, LogPos::default(), 0, vec![Command::Noop]),
+        );
+        assert_eq!(self.node.leader(), Some(leader.id), "it follows");
+    }
+}
+
+// ----- messages ----------------------------------------------------------
+
+fn envelope(from: Other, message: Message) -> Envelope {
+    Envelope {
+        cluster: CLUSTER,
+        from: from.id,
+        boot: from.boot,
+        attribute: from.attribute,
+        message,
+    }
+}
+
+/// A heartbeat of `epoch`'s leader.
+fn heartbeat(
+    epoch: Epoch,
+    last: LogPos,
+    commit: u64,
+    alive: u64,
+    recovering: Vec<Incarnation>,
+    fresh: Vec<Incarnation>,
+) -> Message {
+    Message::Heartbeat {
+        epoch,
+        last,
+        commit,
+        alive,
+        recovering,
+        fresh,
+    }
+}
+
+fn append(epoch: Epoch, prev: LogPos, commit: u64, commands: Vec<Command>) -> Message {
+    Message::Append {
+        epoch,
+        prev,
+        commit,
+        commands,
+    }
+}
+
+fn is_election(s: &Sent) -> bool {
+    matches!(s.message, Message::Election)
+}
+
+fn is_alive(s: &Sent) -> bool {
+    matches!(s.message, Message::Alive)
+}
+
+fn trial_prepare(s: &Sent) -> Option<(u64, Epoch)> {
+    match s.message {
+        Message::Prepare { epoch, trial: true } => Some((s.at, epoch)),
+        _ => None,
+    }
+}
+
+fn elections_sent(sent: &[Sent]) -> Vec<NodeId> {
+    sent.iter()
+        .filter(|s| is_election(s))
+        .map(|s| s.to)
+        .collect()
+}
+
+// ----- election ----------------------------------------------------------
+
+/// A node that hears no leader calls an election, counts it, and starts its
+/// takeover half a heartbeat later when no higher rank answers.
+#[test]
+fn a_candidate_waits_half_a_heartbeat_for_a_higher_rank() {
+    let mut m = Member::one_of_three(1);
+    assert_eq!(m.node.counters().elections, 0);
+    let called = m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(s.at));
+    assert_eq!(m.node.counters().elections, 1, "one election called");
+    assert_eq!(
+        m.node.role(),
+        Role::Recovering,
+        "a memoryless node shows that first"
+    );
+    let (asked, _) = m.until_sent(Duration::from_secs(1), trial_prepare);
+    assert_eq!(
+        asked - called,
+        ms(25),
+        "the takeover starts when half a heartbeat passed without an Alive"
+    );
+}
+
+/// `Election` goes to the ranks above this node's and to members whose
+/// rank is not known yet, never to a known lower rank.
+#[test]
+fn an_election_goes_only_to_higher_or_unknown_ranks() {
+    // Member 3 known to rank below, member 2 unknown.
+    let mut m = Member::one_of_three(1);
+    m.hears(Other::low(3), Message::Alive);
+    let mark = m.mark();
+    m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(()));
+    assert_eq!(elections_sent(m.since(mark)), vec![2]);
+
+    // Member 3 known to rank above, member 2 below.
+    let mut m = Member::one_of_three(1);
+    m.hears(Other::high(3), Message::Probe);
+    m.hears(Other::low(2), Message::Probe);
+    m.waits(TIMEOUT); // long past the deferral an Alive would cause
+    let mark = m.mark();
+    m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(()));
+    assert_eq!(elections_sent(m.since(mark)), vec![3]);
+}
+
+/// A lower rank's `Election` is answered `Alive`, and a node that hears no
+/// leader and defers to no one calls its own election at once.
+#[test]
+fn a_lower_ranks_election_is_answered_and_taken_over() {
+    let mut m = Member::one_of_three(1);
+    m.hears(Other::low(2), Message::Election);
+    let sent = m.since(0);
+    assert!(
+        sent.iter().any(|s| is_alive(s) && s.to == 2),
+        "Alive to the lower rank: {sent:?}"
+    );
+    assert_eq!(
+        elections_sent(sent),
+        vec![3],
+        "its own election, to the unknown rank"
+    );
+    assert_eq!(m.node.counters().elections, 1);
+}
+
+/// A higher rank's `Election` gets no `Alive`, calls no election, and puts
+/// off this node's own election by a timeout from then.
+#[test]
+fn a_higher_ranks_election_is_given_time_to_take_over() {
+    let mut m = Member::one_of_three(1);
+    m.waits(Duration::from_millis(100));
+    let mark = m.mark();
+    m.hears(Other::high(2), Message::Election);
+    let heard = m.now;
+    assert!(
+        !m.since(mark).iter().any(|s| is_alive(s) || is_election(s)),
+        "no answer to a higher rank: {:?}",
+        m.since(mark)
+    );
+    let called = m.until_sent(Duration::from_secs(2), |s| is_election(s).then_some(s.at));
+    assert!(
+        called >= heard + ms(300),
+        "patience: no election within a timeout of the higher rank's (called after {} ms)",
+        (called - heard) / 1000
+    );
+}
+
+/// A candidate that hears a higher rank's `Election` steps back: it does
+/// not start its takeover.
+#[test]
+fn a_candidate_steps_back_for_a_higher_ranks_election() {
+    let mut m = Member::one_of_three(1);
+    m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(()));
+    let mark = m.mark();
+    m.hears_now(Other::high(2), Message::Election);
+    m.waits(Duration::from_millis(200));
+    assert!(
+        !m.since(mark).iter().any(|s| trial_prepare(s).is_some()),
+        "no takeover: {:?}",
+        m.since(mark)
+    );
+}
+
+/// A candidate that hears `Alive` from a higher rank steps back, and the
+/// `Alive` keeps it from calling elections for a timeout, even when a lower
+/// rank calls one.
+#[test]
+fn an_alive_defers_this_nodes_elections_for_a_timeout() {
+    let mut m = Member::one_of_three(1);
+    m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(()));
+    let mark = m.mark();
+    m.hears_now(Other::high(2), Message::Alive);
+    m.waits(Duration::from_millis(100));
+    assert!(
+        !m.since(mark).iter().any(|s| trial_prepare(s).is_some()),
+        "no takeover after an Alive: {:?}",
+        m.since(mark)
+    );
+    let mark = m.mark();
+    m.hears(Other::low(3), Message::Election);
+    assert!(m.since(mark).iter().any(is_alive), "it still answers");
+    assert!(
+        elections_sent(m.since(mark)).is_empty(),
+        "deferring: no election of its own"
+    );
+}
+
+/// A candidate hearing a lower rank's `Election` answers it but does not
+/// start a second election of its own.
+#[test]
+fn a_candidate_does_not_campaign_twice() {
+    let mut m = Member::one_of_three(1);
+    m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(()));
+    let mark = m.mark();
+    m.hears_now(Other::low(3), Message::Election);
+    assert!(m.since(mark).iter().any(is_alive));
+    assert!(elections_sent(m.since(mark)).is_empty());
+    assert_eq!(m.node.counters().elections, 1);
+}
+
+/// A follower that hears its leader answers a lower rank's `Election` but
+/// does not call one: a node that merely lost heartbeats cannot unseat it.
+#[test]
+fn a_follower_of_a_working_leader_does_not_campaign() {
+    let (leader, other) = (Other::high(2), Other::low(3));
+    let mut m = Member::one_of_three(1);
+    m.follows(leader, leader.epoch(1), other);
+    let mark = m.mark();
+    m.hears(other, Message::Election);
+    assert!(m.since(mark).iter().any(|s| is_alive(s) && s.to == 3));
+    assert!(elections_sent(m.since(mark)).is_empty());
+    assert_eq!(m.node.counters().elections, 0);
+}
+
+/// A follower that still hears its leader is not put off by a higher
+/// rank's `Election`: when the leader then goes quiet it suspects it on
+/// time, a timeout after the leader's last word at most.
+#[test]
+fn a_higher_ranks_election_does_not_delay_suspecting_a_quiet_leader() {
+    let (leader, other) = (Other::low(2), Other::high(3));
+    let mut m = Member::one_of_three(1);
+    m.follows(leader, leader.epoch(1), other);
+    let last_word = m.now;
+    m.waits(Duration::from_millis(200));
+    m.hears(other, Message::Election);
+    let called = m.until_sent(Duration::from_secs(2), |s| is_election(s).then_some(s.at));
+    assert!(
+        called <= last_word + ms(300),
+        "suspected {} ms after the leader's last word",
+        (called - last_word) / 1000
+    );
+}
+
+// ----- mod.rs: time, counters, refusals, status --------------------------
+
+#[test]
+fn time_adds_durations_saturating_and_measures_what_passed() {
+    assert_eq!(Time(1_000) + Duration::from_millis(2), Time(3_000));
+    assert_eq!(Time(7) + Duration::ZERO, Time(7));
+    assert_eq!(Time(u64::MAX - 1) + Duration::from_secs(1), Time(u64::MAX));
+    assert_eq!(Time(u64::MAX) + Duration::MAX, Time(u64::MAX));
+    assert_eq!(Time(5_000).since(Time(2_000)), Duration::from_millis(3));
+    assert_eq!(
+        Time(2_000).since(Time(5_000)),
+        Duration::ZERO,
+        "never negative"
+    );
+}
+
+/// /metrics and /status show datagrams and bytes sent and received per kind.
+#[test]
+fn traffic_is_counted_per_kind_in_datagrams_and_bytes() {
+    let mut m = Member::one_of_three(1);
+    let (two, three) = (Other::high(2), Other::high(3));
+    let mut probe_bytes = 0;
+    probe_bytes += m.hears(two, Message::Probe) as u64;
+    probe_bytes += m.hears(three, Message::Probe) as u64;
+    let alive_bytes = m.hears(two, Message::Alive) as u64;
+    let received = &m.node.counters().received;
+    assert_eq!(received[Kind::Probe.index()].datagrams, 2);
+    assert_eq!(received[Kind::Probe.index()].bytes, probe_bytes);
+    assert_eq!(received[Kind::Alive.index()].datagrams, 1);
+    assert_eq!(received[Kind::Alive.index()].bytes, alive_bytes);
+    assert_eq!(received[Kind::Election.index()].datagrams, 0);
+
+    m.waits(Duration::from_millis(500));
+    let counters = m.node.counters();
+    for kind in Kind::ALL {
+        let sent: Vec<&Sent> = m.log.iter().filter(|s| s.message.kind() == kind).collect();
+        assert_eq!(
+            counters.sent[kind.index()].datagrams,
+            sent.len() as u64,
+            "{kind:?} datagrams"
+        );
+        assert_eq!(
+            counters.sent[kind.index()].bytes,
+            sent.iter().map(|s| s.bytes as u64).sum::<u64>(),
+            "{kind:?} bytes"
+        );
+    }
+    assert!(
+        counters.sent[Kind::Info.index()].datagrams >= 2,
+        "Info to both probes"
+    );
+    assert!(
+        counters.sent[Kind::Probe.index()].datagrams >= 2,
+        "its own probes"
+    );
+}
+
+/// Datagrams that must not be trusted are dropped, counted by reason (shown
+/// in /metrics), and change nothing: no answer, not counted as received.
+#[test]
+fn untrusted_datagrams_are_dropped_and_counted_by_reason() {
+    let mut m = Member::one_of_three(1);
+    let low = Other::low(2);
+    let election = |from: Other| envelope(from, Message::Election);
+
+    let mut foreign = election(low);
+    foreign.cluster = CLUSTER + 1;
+    m.hears_bytes(2, &wire::encode(&foreign).unwrap());
+    assert_eq!(m.dropped("cluster"), 1);
+
+    // Envelope says 3, the address belongs to 2.
+    m.hears_bytes(2, &wire::encode(&election(Other::low(3))).unwrap());
+    assert_eq!(
+        m.dropped("spoofed"),
+        1,
+        "not from the member its address is"
+    );
+
+    let forged = Message::Prepare {
+        epoch: Epoch {
+            number: u64::MAX,
+            leader: 2,
+            boot: low.boot,
+        },
+        trial: true,
+    };
+    m.hears_bytes(2, &wire::encode(&envelope(low, forged)).unwrap());
+    assert_eq!(m.dropped("implausible"), 1);
+
+    m.hears_bytes(2, b"BB\x02garbage");
+    assert_eq!(m.dropped("malformed"), 1);
+    m.hears_bytes(2, b"BB\x7fwhatever");
+    assert_eq!(m.dropped("version"), 1);
+
+    assert!(!m.log.iter().any(is_alive), "no answer to any of them");
+    let received: u64 = m.node.counters().received.iter().map(|t| t.datagrams).sum();
+    assert_eq!(received, 0, "none counted as received");
+
+    // A trusted one is answered.
+    m.hears(low, Message::Election);
+    assert!(m.log.iter().any(is_alive));
+    assert_eq!(m.dropped("spoofed"), 1);
+}
+
+/// A member's new boot is believed only once its old one went quiet for a
+/// timeout: a straggler of a dead incarnation must not pass for a restart.
+/// Datagrams of the boots it replaced are refused from then on, up to eight
+/// of them back.
+#[test]
+fn a_new_boot_replaces_a_quiet_one_and_old_boots_stay_refused() {
+    let mut m = Member::one_of_three(1);
+    let boot = |n: u32| Other {
+        boot: 500 + n,
+        ..Other::low(2)
+    };
+    m.hears(boot(0), Message::Alive);
+    m.waits(Duration::from_millis(250));
+    m.hears(boot(1), Message::Alive);
+    assert_eq!(m.dropped("unconfirmed_boot"), 1, "boot 0 still talks");
+    m.waits(Duration::from_millis(300));
+    m.hears(boot(1), Message::Alive);
+    assert_eq!(
+        m.dropped("unconfirmed_boot"),
+        1,
+        "boot 0 went quiet: boot 1 replaces it"
+    );
+    for n in 2..=8 {
+        m.waits(Duration::from_millis(300));
+        m.hears(boot(n), Message::Alive);
+    }
+    assert_eq!(m.dropped("unconfirmed_boot"), 1);
+    m.waits(Duration::from_millis(300)); // boot 8 quiet too
+    for n in 0..8 {
+        m.hears(boot(n), Message::Alive);
+    }
+    assert_eq!(m.dropped("stale_boot"), 8, "the eight boots it replaced");
+    assert_eq!(m.dropped("unconfirmed_boot"), 1);
+    // One more boot: boot 0 falls out of the list and passes for a new one.
+    m.hears(boot(9), Message::Alive);
+    m.waits(Duration::from_millis(300));
+    m.hears(boot(0), Message::Alive);
+    assert_eq!(m.dropped("stale_boot"), 8);
+    m.hears(boot(9), Message::Alive);
+    assert_eq!(m.dropped("stale_boot"), 9, "boot 9 was replaced in turn");
+}
+
+/// /status at a follower: the leader's heartbeat says whom it hears and who
+/// is recovering, so a follower shows members it does not hear itself.
+#[test]
+fn a_follower_shows_the_cluster_as_its_leader_hears_it() {
+    let (leader, third) = (Other::low(2), Other::low(3));
+    let e = leader.epoch(1);
+    let last = LogPos { tag: e, seq: 1 };
+    let mut m = Member::one_of_three(1);
+    m.follows(leader, e, third);
+    m.hears(
+        leader,
+        heartbeat(e, last, 0, 0b111, vec![third.incarnation()], vec![]),
+    );
+    let status = m.node.status();
+    assert_eq!(status.id, 1);
+    assert_eq!(status.leader, Some(2));
+    assert_eq!(status.epoch, e);
+    assert_eq!(status.role, Role::Recovering);
+    assert_eq!(status.attribute, m.node.rank().attribute);
+    let ids: Vec<NodeId> = status.peers.iter().map(|p| p.id).collect();
+    assert_eq!(ids, vec![1, 2, 3], "in id order, this node included");
+    let me = &status.peers[0];
+    assert!(me.is_self && me.alive);
+    assert_eq!(me.role, "recovering");
+    assert_eq!(me.last_heard, Some(Duration::ZERO));
+    assert_eq!(me.attribute, Some(status.attribute));
+    let two = m.peer(2);
+    assert!(!two.is_self && two.alive);
+    assert_eq!(two.role, "leader");
+    assert_eq!(two.last_heard, Some(Duration::ZERO));
+    assert_eq!(two.attribute, Some(0));
+    let three = m.peer(3);
+    assert!(three.alive);
+    assert_eq!(three.role, "recovering", "the leader names it recovering");
+
+    // Later, the leader hears 3 and no longer names it: a follower. This
+    // node itself last heard 3 (its Info) long before.
+    m.waits(Duration::from_millis(400));
+    m.hears(leader, heartbeat(e, last, 0, 0b111, vec![], vec![]));
+    let three = m.peer(3);
+    assert!(three.alive, "alive by the leader's word");
+    assert_eq!(three.role, "follower");
+    assert_eq!(three.last_heard, Some(Duration::ZERO));
+
+    // Then the leader stops hearing 3: unknown, last heard long ago.
+    m.waits(Duration::from_millis(20));
+    m.hears(leader, heartbeat(e, last, 0, 0b011, vec![], vec![]));
+    let three = m.peer(3);
+    assert!(!three.alive);
+    assert_eq!(three.role, "unknown");
+    assert!(three.last_heard.unwrap() > TIMEOUT, "{three:?}");
+
+    // 3 calls an election that this node hears itself: alive, and shown by
+    // its own word, since the leader does not vouch for it.
+    m.hears(third, Message::Election);
+    let three = m.peer(3);
+    assert!(three.alive);
+    assert_eq!(three.role, "candidate");
+    assert_eq!(three.last_heard, Some(Duration::ZERO));
+    assert_eq!(m.peer(2).role, "leader");
+}
+
+/// Without a leader to relay, /status shows each member by what it last
+/// said: a probe or a NoState means recovering, an election or a prepare a
+/// candidate, appends and acks and promises a follower.
+#[test]
+fn without_a_leader_members_are_shown_by_their_last_word() {
+    let mut m = Member::one_of_three(1);
+    let three = Other::low(3);
+    let e = three.epoch(1);
+    let role_after = |m: &mut Member, message: Message| {
+        m.hears(three, message);
+        m.peer(3).role
+    };
+    assert_eq!(m.peer(3).role, "unknown", "never heard");
+    assert_eq!(role_after(&mut m, Message::Probe), "recovering");
+    assert_eq!(role_after(&mut m, Message::Election), "candidate");
+    assert_eq!(role_after(&mut m, Message::Alive), "candidate", "no hint");
+    let noop = append(e, LogPos::default(), 0, vec![]);
+    assert_eq!(
+        role_after(&mut m, noop),
+        "follower",
+        "a leader, but not this node's"
+    );
+    let prepare = Message::Prepare {
+        epoch: e,
+        trial: true,
+    };
+    assert_eq!(role_after(&mut m, prepare), "candidate");
+    let no_state = Message::NoState {
+        epoch: e,
+        trial: true,
+    };
+    assert_eq!(role_after(&mut m, no_state), "recovering");
+    let ack = |recovering| Message::Ack {
+        epoch: e,
+        matched: 0,
+        recovering,
+    };
+    assert_eq!(role_after(&mut m, ack(false)), "follower");
+    assert_eq!(role_after(&mut m, ack(true)), "recovering");
+    let promise = Message::Promise {
+        epoch: e,
+        last: LogPos::default(),
+        commit: 0,
+        trial: true,
+    };
+    assert_eq!(role_after(&mut m, promise), "follower");
+    assert_eq!(role_after(&mut m, Message::Election), "candidate");
+    let forward = Message::Forward { requests: vec![] };
+    assert_eq!(role_after(&mut m, forward), "follower");
+    assert_eq!(role_after(&mut m, Message::Election), "candidate");
+    let info = |active| Message::Info {
+        for_boot: 0,
+        promised: Epoch::default(),
+        active,
+    };
+    assert_eq!(role_after(&mut m, info(true)), "candidate", "no hint");
+    assert_eq!(role_after(&mut m, info(false)), "recovering");
+}
