@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use blackboard::core::{Config, Node, PeerStatus, Role, Time};
 use blackboard::wire::{
-    self, Command, Envelope, Epoch, Incarnation, Kind, LogPos, Message, NodeId,
+    self, Command, Envelope, Epoch, Incarnation, Kind, LogPos, Message, NodeId, Request,
 };
 
 const CLUSTER: u32 = 9;
@@ -231,14 +231,7 @@ impl Member {
     fn fenced_at(&mut self, epoch: Epoch, others: [Other; 2]) {
         let for_boot = self.incarnation().boot;
         for other in others {
-            self.hears(
-                other,
-                Message::Info {
-                    for_boot,
-                    promised: epoch,
-                    active: true,
-                },
-            );
+            self.hears(other, info(for_boot, epoch, true));
         }
     }
 
@@ -254,6 +247,10 @@ impl Member {
 }
 
 // ----- messages ----------------------------------------------------------
+//
+// Every message with fields is built from `wire::one_of_each`'s example of
+// its kind, with the fields these tests mean set by name: a field added to a
+// message later keeps that example's value and these tests still compile.
 
 fn envelope(from: Other, message: Message) -> Envelope {
     Envelope {
@@ -265,6 +262,13 @@ fn envelope(from: Other, message: Message) -> Envelope {
     }
 }
 
+fn example(kind: Kind) -> Message {
+    wire::one_of_each()
+        .into_iter()
+        .find(|m| m.kind() == kind)
+        .expect("one_of_each holds every kind")
+}
+
 /// A heartbeat of `epoch`'s leader.
 fn heartbeat(
     epoch: Epoch,
@@ -274,23 +278,108 @@ fn heartbeat(
     recovering: Vec<Incarnation>,
     fresh: Vec<Incarnation>,
 ) -> Message {
-    Message::Heartbeat {
-        epoch,
-        last,
-        commit,
-        alive,
-        recovering,
-        fresh,
+    let mut m = example(Kind::Heartbeat);
+    if let Message::Heartbeat {
+        epoch: e,
+        last: l,
+        commit: c,
+        alive: a,
+        recovering: r,
+        fresh: f,
+        ..
+    } = &mut m
+    {
+        (*e, *l, *c, *a, *r, *f) = (epoch, last, commit, alive, recovering, fresh);
     }
+    m
 }
 
 fn append(epoch: Epoch, prev: LogPos, commit: u64, commands: Vec<Command>) -> Message {
-    Message::Append {
-        epoch,
-        prev,
-        commit,
-        commands,
+    let mut m = example(Kind::Append);
+    if let Message::Append {
+        epoch: e,
+        prev: p,
+        commit: c,
+        commands: x,
+        ..
+    } = &mut m
+    {
+        (*e, *p, *c, *x) = (epoch, prev, commit, commands);
     }
+    m
+}
+
+fn ack(epoch: Epoch, matched: u64, recovering: bool) -> Message {
+    let mut m = example(Kind::Ack);
+    if let Message::Ack {
+        epoch: e,
+        matched: x,
+        recovering: r,
+        ..
+    } = &mut m
+    {
+        (*e, *x, *r) = (epoch, matched, recovering);
+    }
+    m
+}
+
+fn prepare(epoch: Epoch, trial: bool) -> Message {
+    let mut m = example(Kind::Prepare);
+    if let Message::Prepare {
+        epoch: e, trial: t, ..
+    } = &mut m
+    {
+        (*e, *t) = (epoch, trial);
+    }
+    m
+}
+
+fn promise(epoch: Epoch, last: LogPos, commit: u64, trial: bool) -> Message {
+    let mut m = example(Kind::Promise);
+    if let Message::Promise {
+        epoch: e,
+        last: l,
+        commit: c,
+        trial: t,
+        ..
+    } = &mut m
+    {
+        (*e, *l, *c, *t) = (epoch, last, commit, trial);
+    }
+    m
+}
+
+fn no_state(epoch: Epoch, trial: bool) -> Message {
+    let mut m = example(Kind::NoState);
+    if let Message::NoState {
+        epoch: e, trial: t, ..
+    } = &mut m
+    {
+        (*e, *t) = (epoch, trial);
+    }
+    m
+}
+
+fn info(for_boot: u32, promised: Epoch, active: bool) -> Message {
+    let mut m = example(Kind::Info);
+    if let Message::Info {
+        for_boot: b,
+        promised: p,
+        active: a,
+        ..
+    } = &mut m
+    {
+        (*b, *p, *a) = (for_boot, promised, active);
+    }
+    m
+}
+
+fn forward(requests: Vec<Request>) -> Message {
+    let mut m = example(Kind::Forward);
+    if let Message::Forward { requests: r, .. } = &mut m {
+        *r = requests;
+    }
+    m
 }
 
 fn is_election(s: &Sent) -> bool {
@@ -303,7 +392,9 @@ fn is_alive(s: &Sent) -> bool {
 
 fn trial_prepare(s: &Sent) -> Option<(u64, Epoch)> {
     match s.message {
-        Message::Prepare { epoch, trial: true } => Some((s.at, epoch)),
+        Message::Prepare {
+            epoch, trial: true, ..
+        } => Some((s.at, epoch)),
         _ => None,
     }
 }
@@ -564,14 +655,14 @@ fn untrusted_datagrams_are_dropped_and_counted_by_reason() {
         "not from the member its address is"
     );
 
-    let forged = Message::Prepare {
-        epoch: Epoch {
+    let forged = prepare(
+        Epoch {
             number: u64::MAX,
             leader: 2,
             boot: low.boot,
         },
-        trial: true,
-    };
+        true,
+    );
     m.hears_bytes(2, &wire::encode(&envelope(low, forged)).unwrap());
     assert_eq!(m.dropped("implausible"), 1);
 
@@ -716,39 +807,16 @@ fn without_a_leader_members_are_shown_by_their_last_word() {
         "follower",
         "a leader, but not this node's"
     );
-    let prepare = Message::Prepare {
-        epoch: e,
-        trial: true,
-    };
-    assert_eq!(role_after(&mut m, prepare), "candidate");
-    let no_state = Message::NoState {
-        epoch: e,
-        trial: true,
-    };
-    assert_eq!(role_after(&mut m, no_state), "recovering");
-    let ack = |recovering| Message::Ack {
-        epoch: e,
-        matched: 0,
-        recovering,
-    };
-    assert_eq!(role_after(&mut m, ack(false)), "follower");
-    assert_eq!(role_after(&mut m, ack(true)), "recovering");
-    let promise = Message::Promise {
-        epoch: e,
-        last: LogPos::default(),
-        commit: 0,
-        trial: true,
-    };
-    assert_eq!(role_after(&mut m, promise), "follower");
+    assert_eq!(role_after(&mut m, prepare(e, true)), "candidate");
+    assert_eq!(role_after(&mut m, no_state(e, true)), "recovering");
+    assert_eq!(role_after(&mut m, ack(e, 0, false)), "follower");
+    assert_eq!(role_after(&mut m, ack(e, 0, true)), "recovering");
+    let promised = promise(e, LogPos::default(), 0, true);
+    assert_eq!(role_after(&mut m, promised), "follower");
     assert_eq!(role_after(&mut m, Message::Election), "candidate");
-    let forward = Message::Forward { requests: vec![] };
-    assert_eq!(role_after(&mut m, forward), "follower");
+    assert_eq!(role_after(&mut m, forward(vec![])), "follower");
     assert_eq!(role_after(&mut m, Message::Election), "candidate");
-    let info = |active| Message::Info {
-        for_boot: 0,
-        promised: Epoch::default(),
-        active,
-    };
-    assert_eq!(role_after(&mut m, info(true)), "candidate", "no hint");
-    assert_eq!(role_after(&mut m, info(false)), "recovering");
+    let report = |active| info(0, Epoch::default(), active);
+    assert_eq!(role_after(&mut m, report(true)), "candidate", "no hint");
+    assert_eq!(role_after(&mut m, report(false)), "recovering");
 }
