@@ -1,6 +1,7 @@
 //! `blackboard bench`: starts real node processes on 127.0.0.1 and measures
-//! what users feel (commit latency, throughput, failover time, memory) and
-//! what the protocol costs (datagrams per write and per election). The
+//! what users feel (commit and read latency, throughput, failover time,
+//! memory) and what the protocol costs (datagrams per write, per read and
+//! per election). The
 //! clients run on the same machine as the nodes, which the output says.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -59,7 +60,7 @@ pub fn run(opts: &BenchOptions) -> Result<(), String> {
     let mut rows = Vec::new();
     eprintln!("bench: node logs in {}", dir.display());
 
-    let mut cluster = start(opts.nodes, 24000, &dir)?;
+    let cluster = start(opts.nodes, 24000, &dir)?;
     let leader = cluster
         .wait_leader(Duration::from_secs(10))
         .ok_or("no leader")?;
@@ -145,6 +146,13 @@ pub fn run(opts: &BenchOptions) -> Result<(), String> {
         json: vec![("datagrams per write loaded".into(), loaded)],
     });
 
+    drop(cluster);
+    reads(opts, &dir, &mut rows)?;
+    let mut cluster = start(opts.nodes, 24000, &dir)?;
+    cluster
+        .wait_leader(Duration::from_secs(10))
+        .ok_or("no leader")?;
+
     let reps = if opts.quick { 2 } else { opts.failovers };
     let f = failovers(&mut cluster, reps)?;
     rows.push(Row {
@@ -220,6 +228,172 @@ pub fn run(opts: &BenchOptions) -> Result<(), String> {
     print(&rows, opts);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// Read figures, on a cluster of its own with a small board (so that they
+/// show what a read costs the protocol, not the size of the answer).
+fn reads(opts: &BenchOptions, dir: &std::path::Path, rows: &mut Vec<Row>) -> Result<(), String> {
+    let cluster = start(opts.nodes, 24700, dir)?;
+    let leader = cluster
+        .wait_leader(Duration::from_secs(10))
+        .ok_or("no leader")?;
+    let follower = cluster
+        .members
+        .iter()
+        .find(|m| m.id != leader)
+        .map_or(leader, |m| m.id);
+    latency(&cluster, leader, 100)?;
+    let count = if opts.quick { 300 } else { 3000 };
+    let mut p50 = Vec::new();
+    for (label, at, path, target) in [
+        (
+            "linearizable read latency at the leader",
+            leader,
+            "/board",
+            "p50 <= 0.3 ms",
+        ),
+        (
+            "linearizable read latency at a follower",
+            follower,
+            "/board",
+            "p50 <= stale read p50 + 0.2 ms",
+        ),
+        (
+            "stale read latency at a follower (?stale=1)",
+            follower,
+            "/board?stale=1",
+            "no round trip",
+        ),
+    ] {
+        let s = read_latency(&cluster, at, path, count)?;
+        p50.push(ms(s.p50));
+        rows.push(Row {
+            name: format!("{label} ({} sequential reads)", s.samples),
+            value: format!("p50 {:.3} ms, p99 {:.3} ms", ms(s.p50), ms(s.p99)),
+            target,
+            json: vec![
+                (format!("{label} p50 ms"), ms(s.p50)),
+                (format!("{label} p99 ms"), ms(s.p99)),
+            ],
+        });
+    }
+    rows.push(Row {
+        name: "what a linearizable read costs a follower over a stale one".into(),
+        value: format!("{:+.3} ms at p50", p50[1] - p50[2]),
+        target: "<= 0.2 ms",
+        json: vec![("linearizable read extra p50 ms".into(), p50[1] - p50[2])],
+    });
+
+    let seconds = if opts.quick { 1 } else { opts.seconds.min(3) };
+    let length = Duration::from_secs(seconds);
+    let idle = sent(&cluster);
+    thread::sleep(Duration::from_secs(1));
+    let idle_rate = (sent(&cluster).0 - idle.0) as f64;
+    let mut rates = Vec::new();
+    for (label, path, writers) in [
+        ("linearizable reads alone", "/board", 0),
+        ("stale reads alone", "/board?stale=1", 0),
+        ("linearizable reads with writes", "/board", opts.clients / 4),
+    ] {
+        let before = sent(&cluster);
+        let started = Instant::now();
+        let (rate, count) = read_load(&cluster, opts.clients, writers, path, length);
+        let datagrams =
+            (sent(&cluster).0 - before.0) as f64 - idle_rate * started.elapsed().as_secs_f64();
+        let per_read = datagrams.max(0.0) / count.max(1) as f64;
+        rates.push(rate);
+        let (value, target) = if writers == 0 && path == "/board" {
+            (
+                format!("{rate:.0} reads/s, {per_read:.3} datagrams per read"),
+                "< 0.1 datagrams per read (batching)",
+            )
+        } else if writers == 0 {
+            (format!("{rate:.0} reads/s"), "the ceiling for the above")
+        } else {
+            (
+                format!("{rate:.0} reads/s beside {writers} writing clients"),
+                "reads are never starved by writes",
+            )
+        };
+        rows.push(Row {
+            name: format!(
+                "{label}, {} keep-alive clients over {} nodes",
+                opts.clients, opts.nodes
+            ),
+            value,
+            target,
+            json: vec![
+                (format!("{label} reads/s"), rate),
+                (format!("{label} datagrams per read"), per_read),
+            ],
+        });
+    }
+    rows.push(Row {
+        name: "linearizable reads/s as a share of stale reads/s".into(),
+        value: format!("{:.0}%", 100.0 * rates[0] / rates[1].max(1.0)),
+        target: ">= 80%",
+        json: vec![(
+            "linearizable read share".into(),
+            rates[0] / rates[1].max(1.0),
+        )],
+    });
+    Ok(())
+}
+
+/// Sequential reads of `path` from one client: their latencies.
+fn read_latency(
+    cluster: &LocalCluster,
+    at: u16,
+    path: &str,
+    count: usize,
+) -> Result<Spread, String> {
+    let mut client = cluster.member(at).client();
+    let mut micros = Vec::with_capacity(count);
+    for _ in 0..count {
+        let started = Instant::now();
+        let r = client.get(path).map_err(|e| format!("read failed: {e}"))?;
+        if r.status != 200 {
+            return Err(format!("read answered {}: {}", r.status, r.body));
+        }
+        micros.push(started.elapsed().as_micros() as u64);
+    }
+    Ok(spread(micros))
+}
+
+/// `readers` threads reading `path` as fast as they can for `length`, beside
+/// `writers` threads writing: (reads per second, reads).
+fn read_load(
+    cluster: &LocalCluster,
+    readers: usize,
+    writers: usize,
+    path: &str,
+    length: Duration,
+) -> (f64, u64) {
+    let stop = AtomicBool::new(false);
+    let done = AtomicU64::new(0);
+    let started = Instant::now();
+    thread::scope(|s| {
+        for c in 0..readers + writers {
+            let member = &cluster.members[c % cluster.members.len()];
+            let (stop, done) = (&stop, &done);
+            s.spawn(move || {
+                let mut client = member.client();
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    if c >= readers {
+                        let _ = client.post("/board", &format!("entry=mixed-{c}-{i}"));
+                    } else if client.get(path).is_ok_and(|r| r.status == 200) {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    i += 1;
+                }
+            });
+        }
+        thread::sleep(length);
+        stop.store(true, Ordering::Relaxed);
+    });
+    let count = done.load(Ordering::Relaxed);
+    (count as f64 / started.elapsed().as_secs_f64(), count)
 }
 
 fn ms(micros: u64) -> f64 {

@@ -759,6 +759,8 @@ fn response(answer: Answer, node: NodeId) -> tiny_http::Response<std::io::Cursor
     if let Some(allow) = answer.allow {
         headers.push(header("Allow", allow));
     }
+    // Every body's length is known: send it, never chunks (tiny_http chunks
+    // bodies over 32 KiB by default, which simple clients cannot read).
     tiny_http::Response::new(
         tiny_http::StatusCode(answer.status),
         headers.into_iter().flatten().collect(),
@@ -766,6 +768,7 @@ fn response(answer: Answer, node: NodeId) -> tiny_http::Response<std::io::Cursor
         Some(len),
         None,
     )
+    .with_chunked_threshold(usize::MAX)
 }
 
 fn header(name: &str, value: &str) -> Option<tiny_http::Header> {

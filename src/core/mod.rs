@@ -362,7 +362,6 @@ impl Node {
         traffic.bytes += datagram.len() as u64;
         self.note_sender(now, &envelope);
         self.dispatch(now, envelope);
-        self.advance_reads(now);
     }
 
     /// A client write at this node. The answer comes out of `poll_reply`.
@@ -382,7 +381,6 @@ impl Node {
             Duty::Candidate(c) if now >= c.deadline => self.start_takeover(now),
             _ => {}
         }
-        self.advance_reads(now);
     }
 
     // ----- outputs ------------------------------------------------------
@@ -878,6 +876,8 @@ impl Node {
 
     /// Emits what this node batched while handling a round of inputs.
     fn flush(&mut self) {
+        // Reads first: a round they start goes out with this turn's appends.
+        self.advance_reads(self.now);
         self.flush_appends();
         self.flush_requests();
         self.flush_ack();

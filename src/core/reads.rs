@@ -112,12 +112,13 @@ impl Node {
             token,
             deadline: now + self.cfg.request_timeout,
         };
+        // Every read that arrives in one turn of the driver's loop joins one
+        // batch: the round or the ask goes out when the node next sends.
         if matches!(self.duty, Duty::Leader(_)) {
             self.lead_read(Reader::Here(read));
         } else {
             self.reads.queued.push(read);
         }
-        self.advance_reads(now);
     }
 
     pub fn poll_read(&mut self) -> Option<ReadReply> {
@@ -173,7 +174,8 @@ impl Node {
 
     /// Moves reads along: confirms what a majority's acks confirm, asks the
     /// leader for waiting batches, answers what the board now covers, and
-    /// refuses what waited past its deadline. Called after every input.
+    /// refuses what waited past its deadline. Called whenever the node is
+    /// about to send what one turn of inputs produced.
     pub(super) fn advance_reads(&mut self, now: Time) {
         if self.reads.idle() {
             return;

@@ -167,6 +167,43 @@ impl Proc {
         self.child = Some(child);
     }
 
+    /// Stops the process where it stands (SIGSTOP), as a debugger or an
+    /// overloaded machine would; `resume` lets it go on (SIGCONT).
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let pid = self.child.as_ref().expect("the node runs").id();
+        let pid = libc::pid_t::try_from(pid).expect("a pid fits pid_t");
+        // SAFETY: kill(2) with our own child's pid and a valid signal.
+        assert_eq!(
+            unsafe { libc::kill(pid, signal) },
+            0,
+            "kill({pid}, {signal})"
+        );
+    }
+
+    /// GET `path`: (status, body, the X-Blackboard-Node header).
+    pub fn raw_get(&self, path: &str) -> (u16, String, Option<String>) {
+        match self.client().get(path) {
+            Ok(r) => {
+                let node = r.header("X-Blackboard-Node").map(str::to_owned);
+                (r.status, r.body, node)
+            }
+            Err(e) => (0, format!("no answer: {e}"), None),
+        }
+    }
+
+    /// This node's own copy of the board (`?stale=1`): no round trip.
+    pub fn local_board(&self) -> Option<Value> {
+        self.get_json("/board?stale=1")
+    }
+
     /// Open file descriptors of the running process (from /proc).
     pub fn open_fds(&self) -> Option<usize> {
         let pid = self.child.as_ref()?.id();
