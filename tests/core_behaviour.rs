@@ -666,9 +666,12 @@ fn untrusted_datagrams_are_dropped_and_counted_by_reason() {
     m.hears_bytes(2, &wire::encode(&envelope(low, forged)).unwrap());
     assert_eq!(m.dropped("implausible"), 1);
 
-    m.hears_bytes(2, b"BB\x02garbage");
+    let mut garbage = vec![b'B', b'B', wire::WIRE_VERSION];
+    garbage.extend_from_slice(b"garbage");
+    m.hears_bytes(2, &garbage);
     assert_eq!(m.dropped("malformed"), 1);
-    m.hears_bytes(2, b"BB\x7fwhatever");
+    let other_version = [b'B', b'B', wire::WIRE_VERSION.wrapping_add(1), 0, 0];
+    m.hears_bytes(2, &other_version);
     assert_eq!(m.dropped("version"), 1);
 
     assert!(!m.log.iter().any(is_alive), "no answer to any of them");
