@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::client::encode;
+use crate::client::{encode, Client, Response};
 use crate::cluster::{LocalCluster, Output};
 use crate::json::Json;
 use crate::wire::Kind;
@@ -61,14 +61,7 @@ pub fn run(opts: &BenchOptions) -> Result<(), String> {
     eprintln!("bench: node logs in {}", dir.display());
 
     let cluster = start(opts.nodes, 24000, &dir)?;
-    let leader = cluster
-        .wait_leader(Duration::from_secs(10))
-        .ok_or("no leader")?;
-    let follower = cluster
-        .members
-        .iter()
-        .find(|m| m.id != leader)
-        .map_or(leader, |m| m.id);
+    let (leader, follower) = leader_and_follower(&cluster)?;
     thread::sleep(Duration::from_millis(500));
     let idle_rss = cluster.max_rss_kib();
     rows.push(Row {
@@ -234,14 +227,7 @@ pub fn run(opts: &BenchOptions) -> Result<(), String> {
 /// show what a read costs the protocol, not the size of the answer).
 fn reads(opts: &BenchOptions, dir: &std::path::Path, rows: &mut Vec<Row>) -> Result<(), String> {
     let cluster = start(opts.nodes, 24700, dir)?;
-    let leader = cluster
-        .wait_leader(Duration::from_secs(10))
-        .ok_or("no leader")?;
-    let follower = cluster
-        .members
-        .iter()
-        .find(|m| m.id != leader)
-        .map_or(leader, |m| m.id);
+    let (leader, follower) = leader_and_follower(&cluster)?;
     latency(&cluster, leader, 100)?;
     let count = if opts.quick { 300 } else { 3000 };
     let mut p50 = Vec::new();
@@ -340,26 +326,6 @@ fn reads(opts: &BenchOptions, dir: &std::path::Path, rows: &mut Vec<Row>) -> Res
     Ok(())
 }
 
-/// Sequential reads of `path` from one client: their latencies.
-fn read_latency(
-    cluster: &LocalCluster,
-    at: u16,
-    path: &str,
-    count: usize,
-) -> Result<Spread, String> {
-    let mut client = cluster.member(at).client();
-    let mut micros = Vec::with_capacity(count);
-    for _ in 0..count {
-        let started = Instant::now();
-        let r = client.get(path).map_err(|e| format!("read failed: {e}"))?;
-        if r.status != 200 {
-            return Err(format!("read answered {}: {}", r.status, r.body));
-        }
-        micros.push(started.elapsed().as_micros() as u64);
-    }
-    Ok(spread(micros))
-}
-
 /// `readers` threads reading `path` as fast as they can for `length`, beside
 /// `writers` threads writing: (reads per second, reads).
 fn read_load(
@@ -408,19 +374,54 @@ fn start(n: u16, base: u16, dir: &std::path::Path) -> Result<LocalCluster, Strin
 
 /// Sequential writes from one client: their latencies in microseconds.
 fn latency(cluster: &LocalCluster, at: u16, count: usize) -> Result<Spread, String> {
+    sequential(cluster, at, count, 201, |client, i| {
+        client.post("/board", &format!("entry=latency-{i}"))
+    })
+}
+
+/// Sequential reads of `path` from one client: their latencies.
+fn read_latency(
+    cluster: &LocalCluster,
+    at: u16,
+    path: &str,
+    count: usize,
+) -> Result<Spread, String> {
+    sequential(cluster, at, count, 200, |client, _| client.get(path))
+}
+
+/// `count` requests one after another from one client at `at`, each
+/// expected to answer `status`: their latencies in microseconds.
+fn sequential(
+    cluster: &LocalCluster,
+    at: u16,
+    count: usize,
+    status: u16,
+    mut request: impl FnMut(&mut Client, usize) -> std::io::Result<Response>,
+) -> Result<Spread, String> {
     let mut client = cluster.member(at).client();
     let mut micros = Vec::with_capacity(count);
     for i in 0..count {
         let started = Instant::now();
-        let r = client
-            .post("/board", &format!("entry=latency-{i}"))
-            .map_err(|e| format!("write failed: {e}"))?;
-        if r.status != 201 {
-            return Err(format!("write answered {}: {}", r.status, r.body));
+        let r = request(&mut client, i).map_err(|e| format!("request failed: {e}"))?;
+        if r.status != status {
+            return Err(format!("answered {} (not {status}): {}", r.status, r.body));
         }
         micros.push(started.elapsed().as_micros() as u64);
     }
     Ok(spread(micros))
+}
+
+/// The leader all members agree on, and another member.
+fn leader_and_follower(cluster: &LocalCluster) -> Result<(u16, u16), String> {
+    let leader = cluster
+        .wait_leader(Duration::from_secs(10))
+        .ok_or("no leader")?;
+    let follower = cluster
+        .members
+        .iter()
+        .find(|m| m.id != leader)
+        .map_or(leader, |m| m.id);
+    Ok((leader, follower))
 }
 
 /// Datagrams and bytes sent so far by every running node (from /metrics).

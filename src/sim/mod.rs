@@ -329,9 +329,13 @@ impl Sim {
 
     // ----- clients ------------------------------------------------------
 
-    pub fn write(&mut self, at: NodeId, op: Op) -> Token {
-        let token = self.next_token;
+    fn new_token(&mut self) -> Token {
         self.next_token += 1;
+        self.next_token - 1
+    }
+
+    pub fn write(&mut self, at: NodeId, op: Op) -> Token {
+        let token = self.new_token();
         self.writes.insert(
             token,
             Write {
@@ -353,8 +357,7 @@ impl Sim {
     pub fn write_all(&mut self, writes: &[(NodeId, Op)]) -> Vec<Token> {
         let mut tokens = Vec::new();
         for (at, op) in writes {
-            let token = self.next_token;
-            self.next_token += 1;
+            let token = self.new_token();
             self.writes.insert(
                 token,
                 Write {
@@ -377,8 +380,7 @@ impl Sim {
 
     /// A linearizable read at `at`.
     pub fn read(&mut self, at: NodeId) -> Token {
-        let token = self.next_token;
-        self.next_token += 1;
+        let token = self.new_token();
         self.reads.insert(
             token,
             Read {
