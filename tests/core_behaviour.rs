@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 use blackboard::core::{Config, Node, PeerStatus, Role, Time};
+use blackboard::sim::Sim;
 use blackboard::wire::{
     self, Command, Envelope, Epoch, Incarnation, Kind, LogPos, Message, NodeId, Request,
 };
@@ -243,6 +244,19 @@ impl Member {
             append(epoch, LogPos::default(), 0, vec![Command::Noop]),
         );
         assert_eq!(self.node.leader(), Some(leader.id), "it follows");
+    }
+}
+
+impl Member {
+    /// Follows `leader` and has recovered: it holds the leader's log as of a
+    /// heartbeat naming this boot, so it counts again.
+    fn recovered(&mut self, leader: Other, epoch: Epoch, other: Other) {
+        self.follows(leader, epoch, other);
+        let me = self.incarnation();
+        let last = LogPos { tag: epoch, seq: 1 };
+        self.hears(leader, heartbeat(epoch, last, 1, 0b111, vec![me], vec![]));
+        assert!(!self.node.is_recovering(), "recovered");
+        assert_eq!(self.node.role(), Role::Follower);
     }
 }
 
@@ -822,4 +836,135 @@ fn without_a_leader_members_are_shown_by_their_last_word() {
     let report = |active| info(0, Epoch::default(), active);
     assert_eq!(role_after(&mut m, report(true)), "candidate", "no hint");
     assert_eq!(role_after(&mut m, report(false)), "recovering");
+    let read = example(Kind::Read);
+    assert_eq!(
+        role_after(&mut m, read),
+        "follower",
+        "a follower asks for reads"
+    );
+    assert_eq!(role_after(&mut m, Message::Election), "candidate");
+    let read_index = example(Kind::ReadIndex);
+    assert_eq!(
+        role_after(&mut m, read_index),
+        "follower",
+        "a leader answers them"
+    );
+}
+
+/// /status's role for this node: a node that called an election is a
+/// candidate until its takeover gives up and for three timeouts after its
+/// last election (it keeps calling them while cut off); then a follower
+/// with no leader; following a leader, a follower at once.
+#[test]
+fn a_node_shows_as_candidate_while_it_keeps_calling_elections() {
+    let (leader, higher) = (Other::low(2), Other::high(3));
+    let e = leader.epoch(1);
+    let mut m = Member::one_of_three(3);
+    m.recovered(leader, e, higher);
+    // More heartbeats, long after this node last heard member 3 itself.
+    let last = LogPos { tag: e, seq: 1 };
+    for _ in 0..8 {
+        m.waits(HEARTBEAT);
+        m.hears(leader, heartbeat(e, last, 1, 0b111, vec![], vec![]));
+    }
+    assert!(m.peer(3).alive, "alive by the leader's word");
+    let called = m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(s.at));
+    assert_eq!(m.node.leader(), None);
+    assert_eq!(m.node.role(), Role::Candidate, "calling an election");
+    let three = m.peer(3);
+    assert!(
+        !three.alive && three.role == "unknown",
+        "no leader to relay for member 3 any more: {three:?}"
+    );
+    m.until_sent(Duration::from_secs(1), trial_prepare);
+    assert_eq!(m.node.role(), Role::Candidate, "taking over");
+    // Nobody answers; the takeover gives up after two timeouts. A higher
+    // rank's elections keep this node from calling another.
+    // Ends with an Election heard at `until` (the role is as of the node's
+    // last input).
+    let keep_deferring = |m: &mut Member, until: u64| {
+        while m.now + ms(21) < until {
+            m.waits(Duration::from_millis(20));
+            m.hears(higher, Message::Election);
+        }
+        m.wake_until(until - ms(1));
+        m.hears(higher, Message::Election);
+    };
+    keep_deferring(&mut m, called + ms(700));
+    assert_eq!(m.node.leading(), None, "the takeover gave up");
+    assert_eq!(m.node.role(), Role::Candidate, "still calling elections");
+    keep_deferring(&mut m, called + ms(890));
+    assert_eq!(m.node.role(), Role::Candidate, "within three timeouts");
+    keep_deferring(&mut m, called + ms(910));
+    assert_eq!(m.node.counters().elections, 1, "no other election since");
+    assert_eq!(
+        m.node.role(),
+        Role::Follower,
+        "three timeouts after its election"
+    );
+    assert_eq!(m.node.leader(), None);
+}
+
+/// A node that called an election and then hears its leader again follows
+/// it, and shows as a follower at once.
+#[test]
+fn a_node_that_follows_again_shows_as_follower_at_once() {
+    let (leader, other) = (Other::low(2), Other::high(3));
+    let e = leader.epoch(1);
+    let mut m = Member::one_of_three(3);
+    m.recovered(leader, e, other);
+    m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(()));
+    assert_eq!(m.node.role(), Role::Candidate);
+    let last = LogPos { tag: e, seq: 1 };
+    m.hears(leader, heartbeat(e, last, 1, 0b111, vec![], vec![]));
+    assert_eq!(m.node.leader(), Some(2));
+    assert_eq!(m.node.role(), Role::Follower);
+    assert_eq!(m.node.status().role, Role::Follower);
+}
+
+/// Every follower's /status shows the whole cluster as the leader hears it:
+/// the other followers alive, a crashed member not.
+#[test]
+fn every_follower_shows_whom_the_leader_hears() {
+    let mut sim = Sim::new(5, 7);
+    assert!(sim.run_until(Duration::from_secs(5), Sim::settled));
+    let leader = sim.leader().unwrap();
+    let down = sim.members().into_iter().find(|&m| m != leader).unwrap();
+    sim.crash(down);
+    sim.run_for(Duration::from_secs(1));
+    for node in sim.live() {
+        let status = node.status();
+        assert_eq!(status.leader, Some(leader));
+        for peer in &status.peers {
+            let (alive, role) = if peer.id == down {
+                (false, "unknown")
+            } else if peer.id == leader {
+                (true, "leader")
+            } else {
+                (true, "follower")
+            };
+            assert_eq!(
+                (peer.alive, peer.role),
+                (alive, role),
+                "node {} shows member {}",
+                node.id(),
+                peer.id
+            );
+        }
+    }
+}
+
+/// Clusters beyond 64 members relay liveness for the first 64 only; the
+/// others are still shown, by what this node hears itself.
+#[test]
+fn a_cluster_of_more_than_64_members_still_shows_every_member() {
+    let members: Vec<NodeId> = (1..=70).collect();
+    let mut m = Member::boot(1, &members, 1);
+    let far = Other::low(70);
+    m.hears(far, Message::Probe);
+    let status = m.node.status();
+    assert_eq!(status.peers.len(), 70);
+    let seventy = m.peer(70);
+    assert!(seventy.alive);
+    assert_eq!(seventy.role, "recovering");
 }
