@@ -1895,7 +1895,7 @@ fn model_earlier_rules_lose_a_commit_via_nostates_collected_over_time() {
 /// above (the stale heartbeat; the stale Prepare at boot; the NoStates
 /// collected over time).
 #[test]
-#[ignore = "half a minute: cargo test --release --test model -- --ignored model"]
+#[ignore = "half a minute, in CI: cargo test --release --test model -- --ignored model_each"]
 fn model_each_fix_is_needed() {
     let without = |f: Fixes| cfg(SMALL, RULES, f);
     let boot = Bounds {
@@ -1945,46 +1945,7 @@ fn model_election_and_takeover_are_safe() {
 }
 
 #[test]
-#[ignore = "minutes: cargo test --release --test model -- --ignored model"]
-fn model_bigger_two_crashes_are_safe() {
-    let b = Bounds {
-        max_crashes: 2,
-        ..SMALL
-    };
-    assert_safe(&run(
-        "safe/formed-two-crashes",
-        cfg(b, RULES, FIXED),
-        BIG_CAP,
-    ));
-}
-
-#[test]
-#[ignore = "minutes: cargo test --release --test model -- --ignored model"]
-fn model_bigger_boot_is_safe() {
-    let b = Bounds {
-        boot_start: true,
-        ..SMALL
-    };
-    assert_safe(&run("safe/boot", cfg(b, RULES, FIXED), BIG_CAP));
-}
-
-#[test]
-#[ignore = "minutes: cargo test --release --test model -- --ignored model"]
-fn model_bigger_three_epochs_are_safe() {
-    let b = Bounds {
-        max_number: 3,
-        max_takeovers: 3,
-        ..SMALL
-    };
-    assert_safe(&run(
-        "safe/formed-three-epochs",
-        cfg(b, RULES, FIXED),
-        BIG_CAP,
-    ));
-}
-
-#[test]
-#[ignore = "minutes: cargo test --release --test model -- --ignored model"]
+#[ignore = "half a minute, in CI: cargo test --release --test model -- --ignored model_bigger"]
 fn model_bigger_pull_windows_are_safe() {
     let b = Bounds {
         prefixes: true,
