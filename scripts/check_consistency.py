@@ -134,7 +134,8 @@ def get_json(url, timeout=2.0):
 
 
 def board(url, timeout=3.0):
-    """GET /board -> {"node":..,"seq":..,"entries":[{"id":..,"text":..},..]} or None."""
+    """GET /board (linearizable) -> {"seq":..,"entries":[{"id":..,"text":..},..]}, or None
+    when no answer or a 503 (no leader or majority confirmed the read) came back."""
     return get_json(norm_url(url) + "/board", timeout)
 
 
