@@ -63,6 +63,7 @@ stories! {
     stale_fence => "stale_fence.txt",
     rebooted_ack_does_not_count => "rebooted_ack_does_not_count.txt",
     stale_leader_read => "stale_leader_read.txt",
+    reads_across_leader_changes => "reads_across_leader_changes.txt",
 }
 
 /// Replays one story with one seed: `BB_STORY=leader_crash.txt BB_SEED=4

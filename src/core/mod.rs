@@ -1179,4 +1179,101 @@ mod tests {
             "the heartbeat names who may follow"
         );
     }
+
+    /// The round a heartbeat carries, if `m` is one.
+    fn round_of(m: &Message) -> Option<u64> {
+        match m {
+            Message::Heartbeat { round, .. } => Some(*round),
+            _ => None,
+        }
+    }
+
+    /// A read at an idle leader does not wait for the next heartbeat tick:
+    /// it starts a round at once, and is answered once a majority acks it.
+    #[test]
+    fn a_read_at_the_leader_starts_a_round_at_once() {
+        let member2 = Incarnation { id: 2, boot: 200 };
+        let (mut node1, e) = candidate();
+        node1.hears(member2, no_state(e, true));
+        node1.hears(member2, no_state(e, false));
+        node1.waits(350);
+        assert_eq!(node1.node.leading(), Some(e));
+        let ack = |round| Message::Ack {
+            epoch: e,
+            matched: 1,
+            recovering: false,
+            round,
+        };
+        let last = node1.sent().iter().filter_map(|(_, m)| round_of(m)).max();
+        node1.hears(member2, ack(last.unwrap_or(0)));
+        node1.sent();
+
+        node1.now += 1;
+        node1.node.handle_read(Time(node1.now * 1000), 77);
+        let rounds: Vec<u64> = node1
+            .sent()
+            .iter()
+            .filter_map(|(_, m)| round_of(m))
+            .collect();
+        assert_eq!(rounds.len(), 2, "one heartbeat to each member at once");
+        assert!(rounds[0] > last.unwrap_or(0), "a new round: {rounds:?}");
+        assert_eq!(node1.node.poll_read(), None, "not before a majority acks");
+        node1.hears(member2, ack(rounds[0]));
+        node1.sent();
+        assert_eq!(
+            node1.node.poll_read(),
+            Some(ReadReply {
+                token: 77,
+                result: Ok(1)
+            })
+        );
+    }
+
+    /// A follower asks one batch at a time; an answer for an earlier batch
+    /// (a duplicate, or a retransmission's late twin) carries an index from
+    /// before the newer reads arrived, so it must never answer them.
+    #[test]
+    fn a_read_index_answers_only_its_own_batch() {
+        let e = epoch(1, 1, LEADER.boot);
+        let mut node2 = Member::boot(2);
+        node2.fenced_at(e, [LEADER, THIRD]);
+        node2.hears(LEADER, heartbeat(e, 0, vec![node2.me()], Vec::new()));
+        assert_eq!(node2.node.leader(), Some(1));
+        node2.sent();
+        let read_index = |batch, index| Message::ReadIndex {
+            epoch: e,
+            batch,
+            index,
+        };
+        let asked = |node: &mut Member| {
+            node.sent()
+                .into_iter()
+                .find_map(|(to, m)| match m {
+                    Message::Read { batch } if to == 1 => Some(batch),
+                    _ => None,
+                })
+                .expect("a Read to the leader")
+        };
+
+        node2.node.handle_read(Time(node2.now * 1000), 1);
+        let first = asked(&mut node2);
+        node2.hears(LEADER, read_index(first, 0));
+        node2.sent();
+        assert_eq!(node2.node.poll_read().map(|r| r.token), Some(1));
+
+        node2.node.handle_read(Time(node2.now * 1000), 2);
+        let second = asked(&mut node2);
+        assert_ne!(first, second, "each batch has its own number");
+        node2.hears(LEADER, read_index(first, 0));
+        node2.hears(Incarnation { id: 3, boot: 300 }, read_index(second, 0));
+        node2.sent();
+        assert_eq!(
+            node2.node.poll_read(),
+            None,
+            "neither is the leader's answer"
+        );
+        node2.hears(LEADER, read_index(second, 0));
+        node2.sent();
+        assert_eq!(node2.node.poll_read().map(|r| r.token), Some(2));
+    }
 }

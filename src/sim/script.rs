@@ -28,7 +28,8 @@
 //! the shortest log), `names NAME... others NODE,NODE...`
 //! (the members not listed, in id order), `expect leader [NODE|not NODE]`,
 //! `expect no-leader`, `expect converged [T]`, `expect board: TEXT, TEXT...`,
-//! `expect acked N`, `expect unavailable N`, `expect role NODE ROLE`,
+//! `expect acked N`, `expect unavailable N` (writes answered 503),
+//! `expect reads-refused N`, `expect role NODE ROLE`,
 //! `expect majority-lost`, `check`. `NODE` is a number, a name, `leader`,
 //! `old` (the last node crashed or isolated) or `follower` (the lowest live
 //! node that is neither); in a group, `rest` is every member no other group
@@ -333,6 +334,18 @@ impl Story {
                     .count();
                 if got != want {
                     return Err(format!("{got} writes answered 503, expected {want}"));
+                }
+            }
+            ["expect", "reads-refused", n] => {
+                let want: usize = number(n)?;
+                let got = self
+                    .sim()?
+                    .reads
+                    .values()
+                    .filter(|r| matches!(r.result, Some(Err(_))))
+                    .count();
+                if got != want {
+                    return Err(format!("{got} reads answered 503, expected {want}"));
                 }
             }
             ["expect", "role", node, role] => {
