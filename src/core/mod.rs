@@ -1217,6 +1217,7 @@ mod tests {
             .collect();
         assert_eq!(rounds.len(), 2, "one heartbeat to each member at once");
         assert!(rounds[0] > last.unwrap_or(0), "a new round: {rounds:?}");
+        assert_eq!(node1.node.read_counters().rounds, 1, "counted");
         assert_eq!(node1.node.poll_read(), None, "not before a majority acks");
         node1.hears(member2, ack(rounds[0]));
         node1.sent();
@@ -1275,5 +1276,7 @@ mod tests {
         node2.hears(LEADER, read_index(second, 0));
         node2.sent();
         assert_eq!(node2.node.poll_read().map(|r| r.token), Some(2));
+        let counted = node2.node.read_counters();
+        assert_eq!((counted.asks, counted.confirmed), (2, 2));
     }
 }
