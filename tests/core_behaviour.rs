@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use blackboard::core::{Config, Node, PeerStatus, Role, Time};
+use blackboard::core::{Config, Node, PeerStatus, Role, Time, Unavailable};
 use blackboard::sim::Sim;
 use blackboard::wire::{
     self, Command, Envelope, Epoch, Incarnation, Kind, LogPos, Message, NodeId, Request,
@@ -96,6 +96,8 @@ struct Member {
     now: u64,
     boot: Option<u32>,
     log: Vec<Sent>,
+    /// Wake-ups in a row at one instant.
+    same_instant: u32,
 }
 
 impl Member {
@@ -105,6 +107,7 @@ impl Member {
             now: 0,
             boot: None,
             log: Vec::new(),
+            same_instant: 0,
         }
     }
 
@@ -114,7 +117,10 @@ impl Member {
     }
 
     fn collect(&mut self) {
+        let mut count = 0;
         while let Some(t) = self.node.poll_transmit() {
+            count += 1;
+            assert!(count < 10_000, "the node sends without end at one instant");
             let envelope = wire::decode(&t.payload).expect("the node sends what it can decode");
             assert_eq!(envelope.from, self.node.id());
             self.boot = Some(envelope.boot);
@@ -187,15 +193,35 @@ impl Member {
     /// (µs); the clock stands at `end` afterwards.
     fn wake_until(&mut self, end: u64) {
         loop {
-            let wake = self.node.poll_timeout().0.max(self.now);
+            let wake = self.next_wake();
             if wake > end {
                 break;
             }
-            self.now = wake;
-            self.node.handle_timeout(Time(wake));
-            self.collect();
+            self.wake(wake);
         }
         self.now = end;
+    }
+
+    /// When the node wants to be woken next (never before now).
+    fn next_wake(&self) -> u64 {
+        self.node.poll_timeout().0.max(self.now)
+    }
+
+    /// Wakes the node at `at`. A node woken at an instant does not ask to
+    /// be woken at that same instant again and again: the driver would spin.
+    fn wake(&mut self, at: u64) {
+        if at == self.now {
+            self.same_instant += 1;
+            assert!(
+                self.same_instant < 100,
+                "the node asks to be woken at {at} µs again and again"
+            );
+        } else {
+            self.same_instant = 0;
+        }
+        self.now = at;
+        self.node.handle_timeout(Time(at));
+        self.collect();
     }
 
     fn waits(&mut self, d: Duration) {
@@ -211,11 +237,9 @@ impl Member {
                 return hit;
             }
             seen = self.log.len();
-            let wake = self.node.poll_timeout().0.max(self.now);
+            let wake = self.next_wake();
             assert!(wake <= end, "nothing of the kind sent within {limit:?}");
-            self.now = wake;
-            self.node.handle_timeout(Time(wake));
-            self.collect();
+            self.wake(wake);
         }
     }
 
@@ -257,6 +281,51 @@ impl Member {
         self.hears(leader, heartbeat(epoch, last, 1, 0b111, vec![me], vec![]));
         assert!(!self.node.is_recovering(), "recovered");
         assert_eq!(self.node.role(), Role::Follower);
+    }
+}
+
+impl Member {
+    /// A linearizable read at this node, now.
+    fn reads(&mut self, token: u64) {
+        self.node.handle_read(Time(self.now), token);
+        self.collect();
+    }
+
+    /// The answers to reads so far: (token, seq the board stood at).
+    fn read_answers(&mut self) -> Vec<(u64, Result<u64, Unavailable>)> {
+        std::iter::from_fn(|| self.node.poll_read())
+            .map(|r| (r.token, r.result))
+            .collect()
+    }
+
+    /// Leads epoch 2 of a cluster of three, with the no-ops of epochs 1
+    /// and 2 committed: it followed `a` in epoch 1, then `a` went quiet and
+    /// it took over with `a`'s promise.
+    fn leads(seed: u64, a: Other, b: Other) -> (Member, Epoch) {
+        let e1 = a.epoch(1);
+        let mut m = Member::one_of_three(seed);
+        m.recovered(a, e1, b);
+        let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
+        let last = LogPos { tag: e1, seq: 1 };
+        m.hears_now(a, promise(e2, last, 1, true));
+        m.hears_now(a, promise(e2, last, 1, false));
+        assert_eq!(m.node.leading(), Some(e2), "leads with a's promise");
+        let round = m.rounds_sent();
+        m.hears(a, ack(e2, 2, false, round));
+        assert_eq!(m.node.commit(), 2, "its no-op committed");
+        (m, e2)
+    }
+
+    /// The heartbeat rounds this node sent as leader: the latest one.
+    fn rounds_sent(&self) -> u64 {
+        self.log
+            .iter()
+            .filter_map(|s| match s.message {
+                Message::Heartbeat { round, .. } => Some(round),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -323,18 +392,51 @@ fn append(epoch: Epoch, prev: LogPos, commit: u64, commands: Vec<Command>) -> Me
     m
 }
 
-fn ack(epoch: Epoch, matched: u64, recovering: bool) -> Message {
+/// An ack of heartbeat round `round`.
+fn ack(epoch: Epoch, matched: u64, recovering: bool, round: u64) -> Message {
     let mut m = example(Kind::Ack);
     if let Message::Ack {
         epoch: e,
         matched: x,
         recovering: r,
+        round: n,
         ..
     } = &mut m
     {
-        (*e, *x, *r) = (epoch, matched, recovering);
+        (*e, *x, *r, *n) = (epoch, matched, recovering, round);
     }
     m
+}
+
+fn read(batch: u64) -> Message {
+    let mut m = example(Kind::Read);
+    if let Message::Read { batch: b, .. } = &mut m {
+        *b = batch;
+    }
+    m
+}
+
+fn read_index(epoch: Epoch, batch: u64, index: u64) -> Message {
+    let mut m = example(Kind::ReadIndex);
+    if let Message::ReadIndex {
+        epoch: e,
+        batch: b,
+        index: i,
+        ..
+    } = &mut m
+    {
+        (*e, *b, *i) = (epoch, batch, index);
+    }
+    m
+}
+
+fn reads_asked(sent: &[Sent]) -> Vec<(NodeId, u64)> {
+    sent.iter()
+        .filter_map(|s| match s.message {
+            Message::Read { batch, .. } => Some((s.to, batch)),
+            _ => None,
+        })
+        .collect()
 }
 
 fn prepare(epoch: Epoch, trial: bool) -> Message {
@@ -826,8 +928,8 @@ fn without_a_leader_members_are_shown_by_their_last_word() {
     );
     assert_eq!(role_after(&mut m, prepare(e, true)), "candidate");
     assert_eq!(role_after(&mut m, no_state(e, true)), "recovering");
-    assert_eq!(role_after(&mut m, ack(e, 0, false)), "follower");
-    assert_eq!(role_after(&mut m, ack(e, 0, true)), "recovering");
+    assert_eq!(role_after(&mut m, ack(e, 0, false, 0)), "follower");
+    assert_eq!(role_after(&mut m, ack(e, 0, true, 0)), "recovering");
     let promised = promise(e, LogPos::default(), 0, true);
     assert_eq!(role_after(&mut m, promised), "follower");
     assert_eq!(role_after(&mut m, Message::Election), "candidate");
@@ -922,16 +1024,32 @@ fn a_node_that_follows_again_shows_as_follower_at_once() {
     assert_eq!(m.node.status().role, Role::Follower);
 }
 
+/// Runs the simulator until `done` or for `limit` of virtual time, failing
+/// (rather than hanging) if time stops advancing.
+fn run_until(sim: &mut Sim, limit: Duration, done: impl Fn(&Sim) -> bool) -> bool {
+    let end = sim.now + limit;
+    let mut steps = 0;
+    while sim.now < end {
+        if done(sim) {
+            return true;
+        }
+        assert!(sim.step(), "nothing left to happen");
+        steps += 1;
+        assert!(steps < 1_000_000, "virtual time stopped at {:?}", sim.now);
+    }
+    done(sim)
+}
+
 /// Every follower's /status shows the whole cluster as the leader hears it:
 /// the other followers alive, a crashed member not.
 #[test]
 fn every_follower_shows_whom_the_leader_hears() {
     let mut sim = Sim::new(5, 7);
-    assert!(sim.run_until(Duration::from_secs(5), Sim::settled));
+    assert!(run_until(&mut sim, Duration::from_secs(5), Sim::settled));
     let leader = sim.leader().unwrap();
     let down = sim.members().into_iter().find(|&m| m != leader).unwrap();
     sim.crash(down);
-    sim.run_for(Duration::from_secs(1));
+    run_until(&mut sim, Duration::from_secs(1), |_| false);
     for node in sim.live() {
         let status = node.status();
         assert_eq!(status.leader, Some(leader));
@@ -967,4 +1085,310 @@ fn a_cluster_of_more_than_64_members_still_shows_every_member() {
     let seventy = m.peer(70);
     assert!(seventy.alive);
     assert_eq!(seventy.role, "recovering");
+}
+
+/// A follower applies what its leader committed: the board and the seq
+/// /status shows (`applied`) follow the commit index.
+#[test]
+fn a_follower_applies_what_its_leader_committed() {
+    let (leader, other) = (Other::low(2), Other::low(3));
+    let e = leader.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.follows(leader, e, other);
+    assert_eq!((m.node.commit(), m.node.applied()), (0, 0));
+    let request = |number, text: &str| Request {
+        origin: 2,
+        boot: leader.boot,
+        number,
+        finished_below: 0,
+        op: blackboard::wire::Op::Add { text: text.into() },
+    };
+    let one = LogPos { tag: e, seq: 1 };
+    let writes = vec![
+        Command::Client(request(0, "a")),
+        Command::Client(request(1, "b")),
+    ];
+    m.hears(leader, append(e, one, 1, writes));
+    assert_eq!((m.node.commit(), m.node.applied()), (1, 1), "the no-op");
+    assert!(m.node.board().is_empty());
+    let three = LogPos { tag: e, seq: 3 };
+    m.hears(leader, heartbeat(e, three, 2, 0b111, vec![], vec![]));
+    assert_eq!((m.node.commit(), m.node.applied()), (2, 2));
+    assert_eq!(m.node.board().entries().collect::<Vec<_>>(), vec![(1, "a")]);
+    m.hears(leader, heartbeat(e, three, 3, 0b111, vec![], vec![]));
+    assert_eq!((m.node.commit(), m.node.applied()), (3, 3));
+    assert_eq!(m.node.status().applied, 3);
+    assert_eq!(m.node.status().commit, 3);
+    assert_eq!(m.node.board().len(), 2);
+    assert_eq!(m.node.log_len(), 3, "the no-op and both writes");
+    assert_eq!(m.node.verified(), 3, "matches the leader's log up to 3");
+}
+
+/// A leader unheard for a timeout is suspected: a follower calls an
+/// election between one heartbeat short of the timeout and the timeout
+/// after the leader's last word (drawn anew each time), never later.
+#[test]
+fn a_quiet_leader_is_suspected_within_a_timeout() {
+    let (leader, other) = (Other::low(2), Other::high(3));
+    let e = leader.epoch(1);
+    let mut drawn = std::collections::BTreeSet::new();
+    for seed in 1..=12 {
+        let mut m = Member::one_of_three(seed);
+        m.follows(leader, e, other);
+        let last_word = m.now;
+        let called = m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(s.at));
+        let after = called - last_word;
+        assert!(
+            (ms(250)..=ms(300)).contains(&after),
+            "seed {seed}: suspected {after} µs after the leader's last word"
+        );
+        drawn.insert(after);
+    }
+    assert!(drawn.len() > 6, "drawn anew, not all at once: {drawn:?}");
+}
+
+// ----- reads -------------------------------------------------------------
+
+/// A follower asks its leader for the read index, one batch at a time,
+/// takes the answer only for that batch from that leader in that epoch,
+/// and answers once its board stands at the index.
+#[test]
+fn a_follower_reads_at_the_index_its_leader_gives_for_that_batch() {
+    let (leader, other) = (Other::low(2), Other::low(3));
+    let e = leader.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(leader, e, other);
+    let mark = m.mark();
+    m.reads(1);
+    let asked = reads_asked(m.since(mark));
+    assert_eq!(asked.len(), 1, "one Read: {:?}", m.since(mark));
+    let (to, first) = asked[0];
+    assert_eq!(to, 2, "to the leader");
+    assert_eq!(m.node.read_counters().asks, 1);
+
+    m.hears(leader, read_index(e, first + 1, 1));
+    m.hears(other, read_index(e, first, 1));
+    m.hears(leader, read_index(other.epoch(2), first, 1));
+    assert_eq!(m.read_answers(), vec![], "not the answer to this batch");
+    m.hears(leader, read_index(e, first, 1));
+    assert_eq!(m.read_answers(), vec![(1, Ok(1))]);
+    assert_eq!(m.node.read_counters().confirmed, 1);
+
+    // The next batch: a late copy of the first one's answer does not count.
+    let mark = m.mark();
+    m.reads(2);
+    let asked = reads_asked(m.since(mark));
+    assert_eq!(asked.len(), 1);
+    let second = asked[0].1;
+    assert_ne!(second, first, "a new batch number");
+    assert_eq!(m.node.read_counters().asks, 2);
+    m.hears(leader, read_index(e, first, 1));
+    assert_eq!(m.read_answers(), vec![], "the first batch's index");
+    m.hears(leader, read_index(e, second, 2));
+    assert_eq!(m.read_answers(), vec![], "the board stands at 1, not 2");
+    let two = LogPos { tag: e, seq: 2 };
+    m.hears(
+        leader,
+        append(e, LogPos { tag: e, seq: 1 }, 2, vec![Command::Noop]),
+    );
+    m.hears(leader, heartbeat(e, two, 2, 0b111, vec![], vec![]));
+    assert_eq!(m.read_answers(), vec![(2, Ok(2))]);
+    assert_eq!(m.node.read_counters().confirmed, 2);
+}
+
+/// An unanswered ask is repeated once a heartbeat has passed, not sooner.
+#[test]
+fn a_follower_asks_again_a_heartbeat_after_an_unanswered_read() {
+    let (leader, other) = (Other::low(2), Other::low(3));
+    let e = leader.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(leader, e, other);
+    let mark = m.mark();
+    m.reads(1);
+    let first = reads_asked(m.since(mark))[0].1;
+    let last = LogPos { tag: e, seq: 1 };
+    m.waits(Duration::from_millis(20));
+    m.hears(leader, heartbeat(e, last, 1, 0b111, vec![], vec![]));
+    assert_eq!(
+        reads_asked(m.since(mark)).len(),
+        1,
+        "not within a heartbeat"
+    );
+    m.waits(Duration::from_millis(30));
+    m.hears(leader, heartbeat(e, last, 1, 0b111, vec![], vec![]));
+    assert_eq!(
+        reads_asked(m.since(mark)),
+        vec![(2, first), (2, first)],
+        "the same batch again"
+    );
+    assert_eq!(m.node.read_counters().asks, 2);
+}
+
+/// A follower whose leader moves to a new epoch asks again in that epoch:
+/// an index from the old one would not be taken.
+#[test]
+fn a_follower_asks_again_when_its_leader_starts_a_new_epoch() {
+    let (leader, other) = (Other::low(2), Other::low(3));
+    let (e1, e2) = (leader.epoch(1), leader.epoch(2));
+    let mut m = Member::one_of_three(1);
+    // Still recovering: it follows a later epoch of its leader at once.
+    m.follows(leader, e1, other);
+    let mark = m.mark();
+    m.reads(1);
+    let first = reads_asked(m.since(mark))[0].1;
+    let mark = m.mark();
+    let one = LogPos { tag: e1, seq: 1 };
+    m.hears(leader, append(e2, one, 0, vec![Command::Noop]));
+    assert_eq!(m.node.promised(), e2);
+    let asked = reads_asked(m.since(mark));
+    assert_eq!(asked.len(), 1, "asked again at once: {:?}", m.since(mark));
+    let again = asked[0].1;
+    assert_ne!(again, first);
+    m.hears(leader, read_index(e2, again, 0));
+    assert_eq!(m.read_answers(), vec![(1, Ok(0))]);
+}
+
+fn heartbeats_sent(sent: &[Sent]) -> Vec<u64> {
+    let mut rounds: Vec<u64> = sent
+        .iter()
+        .filter_map(|s| match s.message {
+            Message::Heartbeat { round, .. } => Some(round),
+            _ => None,
+        })
+        .collect();
+    rounds.dedup(); // one broadcast, one datagram per member
+    rounds
+}
+
+/// A read at the leader starts a heartbeat round at once; the reads that
+/// arrive while it is out wait for the next; each is answered once a
+/// majority (the leader and one more) acknowledged a round sent after it.
+#[test]
+fn a_read_at_the_leader_waits_for_a_round_a_majority_acknowledged() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let (mut m, e) = Member::leads(1, a, b);
+    let mark = m.mark();
+    m.reads(7);
+    let rounds = heartbeats_sent(m.since(mark));
+    assert_eq!(rounds.len(), 1, "a round at once: {:?}", m.since(mark));
+    let first = rounds[0];
+    assert_eq!(m.node.read_counters().rounds, 1);
+    assert_eq!(m.read_answers(), vec![]);
+
+    let mark = m.mark();
+    m.reads(8);
+    assert_eq!(
+        heartbeats_sent(m.since(mark)),
+        vec![],
+        "one round in flight"
+    );
+    m.hears(b, ack(e, 2, false, first - 1));
+    assert_eq!(
+        m.read_answers(),
+        vec![],
+        "an earlier round confirms nothing"
+    );
+    m.hears(b, ack(e, 2, false, first));
+    assert_eq!(m.read_answers(), vec![(7, Ok(2))], "read 7, not read 8");
+    let rounds = heartbeats_sent(m.since(mark));
+    assert_eq!(rounds, vec![first + 1], "the next round, for read 8");
+    assert_eq!(m.node.read_counters().rounds, 2);
+    m.hears(a, ack(e, 2, false, first + 1));
+    assert_eq!(m.read_answers(), vec![(8, Ok(2))]);
+    assert_eq!(m.node.read_counters().confirmed, 2);
+
+    // Nothing waits: once the rounds out are acknowledged, no more start
+    // (but the heartbeat's own).
+    let (latest, started) = (m.rounds_sent(), m.node.read_counters().rounds);
+    m.hears(a, ack(e, 2, false, latest));
+    m.hears(b, ack(e, 2, false, latest));
+    let mark = m.mark();
+    m.hears(a, ack(e, 2, false, latest));
+    m.hears(b, ack(e, 2, false, latest));
+    assert_eq!(heartbeats_sent(m.since(mark)), vec![]);
+    assert_eq!(m.node.read_counters().rounds, started);
+}
+
+/// A follower's batch gets the leader's index once a round sent after it
+/// arrived is confirmed.
+#[test]
+fn a_followers_batch_gets_the_index_once_a_round_confirms_it() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let (mut m, e) = Member::leads(1, a, b);
+    let mark = m.mark();
+    m.hears(a, read(5));
+    let first = heartbeats_sent(m.since(mark))[0];
+    let indexes = |m: &Member, mark| -> Vec<(NodeId, Epoch, u64, u64)> {
+        m.since(mark)
+            .iter()
+            .filter_map(|s| match s.message {
+                Message::ReadIndex {
+                    epoch,
+                    batch,
+                    index,
+                    ..
+                } => Some((s.to, epoch, batch, index)),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(
+        indexes(&m, mark),
+        vec![],
+        "not before the round is confirmed"
+    );
+    m.hears(b, ack(e, 2, false, first));
+    assert_eq!(indexes(&m, mark), vec![(2, e, 5, 2)], "its commit index");
+}
+
+/// Reads that arrive while no leader is known wait; the node that then
+/// becomes leader answers them itself.
+#[test]
+fn reads_waiting_at_a_node_that_becomes_leader_are_answered_by_it() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e1 = a.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e1, b);
+    let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
+    m.reads(9);
+    let last = LogPos { tag: e1, seq: 1 };
+    m.hears_now(a, promise(e2, last, 1, true));
+    let mark = m.mark();
+    m.hears_now(a, promise(e2, last, 1, false));
+    assert_eq!(m.node.leading(), Some(e2));
+    let round = *heartbeats_sent(m.since(mark)).last().unwrap();
+    m.hears(a, ack(e2, 2, false, round));
+    let answers = m.read_answers();
+    if answers.is_empty() {
+        let round = m.rounds_sent();
+        m.hears(a, ack(e2, 2, false, round));
+        assert_eq!(m.read_answers(), vec![(9, Ok(2))]);
+    } else {
+        assert_eq!(answers, vec![(9, Ok(2))]);
+    }
+}
+
+/// A leader that steps down with a read unconfirmed asks the next leader.
+#[test]
+fn a_read_at_a_leader_that_steps_down_is_asked_of_the_next_leader() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let (mut m, _) = Member::leads(1, a, b);
+    m.reads(4);
+    // No acks: it steps down within a timeout or so.
+    m.waits(Duration::from_millis(400));
+    assert_eq!(m.node.leading(), None, "stepped down");
+    assert_eq!(m.read_answers(), vec![]);
+    let e3 = a.epoch(3);
+    m.hears(a, prepare(e3, false));
+    let mark = m.mark();
+    let two = LogPos {
+        tag: m.node.log().last().tag,
+        seq: 2,
+    };
+    m.hears(a, append(e3, two, 2, vec![Command::Noop]));
+    assert_eq!(m.node.leader(), Some(2));
+    let asked = reads_asked(m.since(mark));
+    assert_eq!(asked.len(), 1, "asked the new leader: {:?}", m.since(mark));
+    m.hears(a, read_index(e3, asked[0].1, 2));
+    assert_eq!(m.read_answers(), vec![(4, Ok(2))]);
 }
