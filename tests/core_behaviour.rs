@@ -1392,3 +1392,580 @@ fn a_read_at_a_leader_that_steps_down_is_asked_of_the_next_leader() {
     m.hears(a, read_index(e3, asked[0].1, 2));
     assert_eq!(m.read_answers(), vec![(4, Ok(2))]);
 }
+
+/// A read that cannot be confirmed within the request timeout is refused
+/// (503), and counted as refused.
+#[test]
+fn an_unconfirmed_read_is_refused_after_the_request_timeout() {
+    let (leader, other) = (Other::low(2), Other::low(3));
+    let e = leader.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(leader, e, other);
+    m.reads(3);
+    let last = LogPos { tag: e, seq: 1 };
+    // The leader keeps its heartbeats coming but never answers the read.
+    let asked_at = m.now;
+    while m.now < asked_at + ms(2_900) {
+        m.waits(HEARTBEAT);
+        m.hears(leader, heartbeat(e, last, 1, 0b111, vec![], vec![]));
+    }
+    assert_eq!(m.read_answers(), vec![], "still waiting within 3 s");
+    while m.now < asked_at + ms(3_050) {
+        m.waits(Duration::from_millis(10));
+        m.hears(leader, heartbeat(e, last, 1, 0b111, vec![], vec![]));
+    }
+    assert_eq!(m.read_answers(), vec![(3, Err(Unavailable))]);
+    let counters = m.node.read_counters();
+    assert_eq!((counters.refused, counters.confirmed), (1, 0));
+}
+
+/// Runs `test` on its own thread and fails if it has not finished within
+/// `limit`: a step that never returns is a failure, not a hang.
+fn within(limit: Duration, test: impl FnOnce() + Send + 'static) {
+    let (done, finished) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        test();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(limit) {
+        Ok(()) => worker.join().expect("the test passed"),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            // It panicked: report its panic.
+            if let Err(panic) = worker.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("did not finish within {limit:?}: a step never returns")
+        }
+    }
+}
+
+fn add(text: String) -> blackboard::wire::Op {
+    blackboard::wire::Op::Add { text }
+}
+
+// ----- replication ---------------------------------------------------------
+
+/// The leader sends new entries in Appends packed up to the frame size,
+/// chained in order, every one of them within a datagram.
+#[test]
+fn appends_are_packed_up_to_the_frame_size() {
+    within(Duration::from_secs(20), || {
+        let (a, b) = (Other::low(2), Other::low(3));
+        let (mut m, e) = Member::leads(1, a, b);
+        let texts: Vec<String> = (0..30)
+            .map(|i| format!("{i:03}{}", "x".repeat(97)))
+            .collect();
+        for (token, text) in texts.iter().enumerate() {
+            m.node
+                .handle_request(Time(m.now), token as u64, add(text.clone()));
+        }
+        let mark = m.mark();
+        m.collect();
+        let mut bytes = 0;
+        let mut next = LogPos { tag: e, seq: 2 };
+        let mut carried = Vec::new();
+        let mut datagrams = 0;
+        for s in m.since(mark).iter().filter(|s| s.to == 2) {
+            if let Message::Append {
+                epoch,
+                prev,
+                commands,
+                ..
+            } = &s.message
+            {
+                assert_eq!(*epoch, e);
+                assert_eq!(*prev, next, "each Append follows the one before");
+                assert!(s.bytes <= wire::MAX_DATAGRAM);
+                datagrams += 1;
+                next.seq += commands.len() as u64;
+                for c in commands {
+                    bytes += wire::encoded_len(c);
+                    if let Command::Client(r) = c {
+                        if let blackboard::wire::Op::Add { text } = &r.op {
+                            carried.push(text.clone());
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(carried, texts, "every write, once, in order");
+        let fewest = bytes.div_ceil(wire::PAYLOAD_BUDGET);
+        assert!(
+            datagrams >= 2 && datagrams <= fewest + 1,
+            "{datagrams} Appends for {bytes} bytes"
+        );
+    });
+}
+
+/// A rebooted member's word replaces what it said before: having claimed
+/// entries while recovering, it counts, once active, only for what it then
+/// says it holds.
+#[test]
+fn a_recovering_members_claims_do_not_outlive_its_next_ack() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let (mut m, e) = Member::leads(1, a, b);
+    m.node.handle_request(Time(m.now), 1, add("w1".into()));
+    m.node.handle_request(Time(m.now), 2, add("w2".into()));
+    m.collect();
+    assert_eq!(m.node.log().last().seq, 4);
+    let round = m.rounds_sent();
+    m.hears(b, ack(e, 4, true, round));
+    assert_eq!(
+        m.node.commit(),
+        2,
+        "a recovering member's copy never counts"
+    );
+    m.hears(b, ack(e, 2, false, round));
+    assert_eq!(m.node.commit(), 2, "it now holds only up to 2");
+    m.hears(b, ack(e, 4, false, round));
+    assert_eq!(m.node.commit(), 4);
+}
+
+/// Once entries commit, their origins hear of it at once (a heartbeat sent
+/// to them alone), and only theirs.
+#[test]
+fn the_origins_of_newly_committed_writes_are_told_at_once() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let (mut m, e) = Member::leads(1, a, b);
+    let request = |origin: Other, text: &str| Request {
+        origin: origin.id,
+        boot: origin.boot,
+        number: 0,
+        finished_below: 0,
+        op: add(text.into()),
+    };
+    m.hears(a, forward(vec![request(a, "from a")]));
+    m.hears(b, forward(vec![request(b, "from b")]));
+    assert_eq!(m.node.log().last().seq, 4);
+    m.wake_until(m.now + ms(1));
+    let mark = m.mark();
+    let round = m.rounds_sent();
+    m.hears_now(a, ack(e, 3, false, round));
+    assert_eq!(m.node.commit(), 3, "a's write, not b's");
+    let notices: Vec<NodeId> = m
+        .since(mark)
+        .iter()
+        .filter(|s| matches!(s.message, Message::Heartbeat { .. }))
+        .map(|s| s.to)
+        .collect();
+    assert_eq!(notices, vec![2], "a is told; b's write is not committed");
+}
+
+/// Read confirmation counts members with state: a recovering member's ack
+/// confirms nothing; one other active member's ack makes a majority of
+/// three.
+#[test]
+fn a_recovering_members_ack_confirms_no_read() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let (mut m, e) = Member::leads(1, a, b);
+    let mark = m.mark();
+    m.reads(1);
+    let round = heartbeats_sent(m.since(mark))[0];
+    m.hears(b, ack(e, 2, true, round));
+    assert_eq!(m.read_answers(), vec![], "b has no state to vouch with");
+    m.hears(a, ack(e, 2, false, round));
+    assert_eq!(m.read_answers(), vec![(1, Ok(2))]);
+}
+
+// ----- recovery --------------------------------------------------------------
+
+/// A rebooted node answers a probe with what it promised and whether it has
+/// state; a node in the real round of a takeover reports the epoch it asks
+/// for (its promisers may include the prober's forgotten self), and in the
+/// trial round only what it promised.
+#[test]
+fn probes_are_answered_with_the_promise_and_whether_there_is_state() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e1 = a.epoch(1);
+    let info_to = |m: &Member, mark: usize, to: NodeId| -> Vec<(u32, Epoch, bool)> {
+        m.since(mark)
+            .iter()
+            .filter(|s| s.to == to)
+            .filter_map(|s| match s.message {
+                Message::Info {
+                    for_boot,
+                    promised,
+                    active,
+                    ..
+                } => Some((for_boot, promised, active)),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut m = Member::one_of_three(1);
+    let mark = m.mark();
+    m.hears(b, Message::Probe);
+    assert_eq!(
+        info_to(&m, mark, 3),
+        vec![(b.boot, Epoch::default(), false)]
+    );
+
+    m.recovered(a, e1, b);
+    let mark = m.mark();
+    m.hears(b, Message::Probe);
+    assert_eq!(info_to(&m, mark, 3), vec![(b.boot, e1, true)]);
+
+    let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
+    let mark = m.mark();
+    m.hears_now(b, Message::Probe);
+    assert_eq!(info_to(&m, mark, 3), vec![(b.boot, e1, true)], "trial");
+    let last = LogPos { tag: e1, seq: 1 };
+    m.hears_now(a, promise(e2, last, 1, true));
+    let mark = m.mark();
+    m.hears_now(b, Message::Probe);
+    assert_eq!(info_to(&m, mark, 3), vec![(b.boot, e2, true)], "asking e2");
+}
+
+/// A rebooted node is fenced once a majority of active members reported,
+/// or every other member did (active or not); not before.
+#[test]
+fn a_fence_needs_a_majority_of_active_reports_or_every_other_member() {
+    let e = Other::low(2).epoch(1);
+    let noop = |e| append(e, LogPos::default(), 0, vec![Command::Noop]);
+    // Seven members: four active reports make the fence, a report without
+    // state does not count towards them.
+    let members: Vec<NodeId> = (1..=7).collect();
+    let mut m = Member::boot(1, &members, 1);
+    let me = m.incarnation().boot;
+    for id in [2, 3, 4] {
+        m.hears(Other::low(id), info(me, e, true));
+    }
+    m.hears(Other::low(7), info(me, e, false));
+    m.hears(Other::low(2), noop(e));
+    assert_eq!(
+        m.node.leader(),
+        None,
+        "three active reports of six: no fence"
+    );
+    m.hears(Other::low(5), info(me, e, true));
+    m.hears(Other::low(2), noop(e));
+    assert_eq!(m.node.leader(), Some(2), "four active reports: fenced");
+
+    // Three members: both others reported, one of them without state.
+    let mut m = Member::one_of_three(1);
+    let me = m.incarnation().boot;
+    m.hears(Other::low(2), info(me, e, true));
+    m.hears(Other::low(2), noop(e));
+    assert_eq!(m.node.leader(), None);
+    m.hears(Other::low(3), info(me, e, false));
+    m.hears(Other::low(2), noop(e));
+    assert_eq!(m.node.leader(), Some(2), "every other member reported");
+}
+
+/// A rebooted node that hears a leader below its fence draws the fence
+/// again (the takeover it stood for may have given up), and follows that
+/// leader once the new reports allow it.
+#[test]
+fn a_leader_below_the_fence_makes_a_rebooted_node_ask_again() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let (e3, e5) = (a.epoch(3), b.epoch(5));
+    let noop = append(e3, LogPos::default(), 0, vec![Command::Noop]);
+    let mut m = Member::one_of_three(1);
+    m.fenced_at(e5, [a, b]);
+    let mark = m.mark();
+    m.hears(a, noop.clone());
+    assert_eq!(m.node.leader(), None, "below the fence");
+    m.waits(HEARTBEAT);
+    let probes = m
+        .since(mark)
+        .iter()
+        .filter(|s| matches!(s.message, Message::Probe))
+        .count();
+    assert_eq!(probes, 2, "it probes both others again");
+    m.fenced_at(e3, [a, b]);
+    m.hears(a, noop);
+    assert_eq!(m.node.leader(), Some(2), "fenced again at 3: follows");
+}
+
+// ----- compaction ------------------------------------------------------------
+
+/// `commands` no-ops after `prev` in one Append of `epoch`, committed.
+fn noops(epoch: Epoch, prev: u64, count: usize) -> Message {
+    let prev = LogPos {
+        tag: epoch,
+        seq: prev,
+    };
+    append(
+        epoch,
+        prev,
+        prev.seq + count as u64,
+        vec![Command::Noop; count],
+    )
+}
+
+/// A follower keeps at most 1,024 applied entries below its applied point
+/// once it is more than 2,048 past its log's base: memory follows the board.
+#[test]
+fn a_follower_forgets_applied_entries_beyond_its_tail() {
+    let (leader, other) = (Other::low(2), Other::low(3));
+    let e = leader.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(leader, e, other);
+    let mut held = 1;
+    let mut feed = |m: &mut Member, upto: u64| {
+        while held < upto {
+            let count = (upto - held).min(500);
+            m.hears(leader, noops(e, held, count as usize));
+            held += count;
+        }
+        assert_eq!(m.node.applied(), upto);
+        m.waits(HEARTBEAT); // a tick: compaction, if due
+    };
+    feed(&mut m, 2_048);
+    assert_eq!(m.node.log().base().seq, 0, "2,048 past the base: kept");
+    assert_eq!(m.node.log_len(), 2_048);
+    feed(&mut m, 2_049);
+    assert_eq!(m.node.log().base().seq, 1_025, "1,024 kept below 2,049");
+    assert_eq!(m.node.log_len(), 1_024);
+    feed(&mut m, 3_073);
+    assert_eq!(m.node.log().base().seq, 1_025);
+    feed(&mut m, 3_074);
+    assert_eq!(m.node.log().base().seq, 2_050);
+}
+
+/// The leader forgets entries every live member with state holds, in steps
+/// of more than 64; a lagging live member holds it back, a recovering one
+/// does not.
+#[test]
+fn a_leader_forgets_what_every_live_member_holds() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let (mut m, e) = Member::leads(1, a, b);
+    for token in 0..300 {
+        m.node
+            .handle_request(Time(m.now), token, add(format!("w{token}")));
+    }
+    m.collect();
+    let last = m.node.log().last().seq;
+    assert_eq!(last, 302);
+    let acks = |m: &mut Member, from: Other, matched: u64, recovering: bool| {
+        let round = m.rounds_sent();
+        m.hears(from, ack(e, matched, recovering, round));
+    };
+    acks(&mut m, a, 64, false);
+    acks(&mut m, b, 64, false);
+    m.waits(HEARTBEAT);
+    assert_eq!(m.node.commit(), 64);
+    assert_eq!(m.node.log().base().seq, 0, "64 past the base: not yet");
+
+    acks(&mut m, a, 150, false);
+    acks(&mut m, b, last, false);
+    assert_eq!(m.node.commit(), last);
+    m.waits(HEARTBEAT);
+    assert_eq!(m.node.log().base().seq, 150, "as far as a holds");
+
+    // b reboots and says it holds little: it does not hold the leader back.
+    let reborn = Other {
+        boot: b.boot + 1,
+        ..b
+    };
+    m.waits(Duration::from_millis(1));
+    acks(&mut m, reborn, 10, true);
+    acks(&mut m, a, last, false);
+    m.waits(HEARTBEAT);
+    assert_eq!(
+        m.node.log().base().seq,
+        last,
+        "every live member with state"
+    );
+}
+
+/// Past 16,384 entries the leader compacts to what it applied whatever the
+/// laggards hold: they will get a snapshot instead.
+#[test]
+fn a_leader_keeps_at_most_its_tail_for_laggards() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let (mut m, e) = Member::leads(1, a, b);
+    let mut token = 0;
+    while m.node.log().last().seq < 16_500 {
+        for _ in 0..1_000 {
+            m.node
+                .handle_request(Time(m.now), token, add(format!("{token}")));
+            token += 1;
+        }
+        m.collect();
+        let (round, last) = (m.rounds_sent(), m.node.log().last().seq);
+        m.hears(a, ack(e, last, false, round));
+        m.hears(b, ack(e, 100, false, round));
+        let _ = std::iter::from_fn(|| m.node.poll_reply()).count();
+    }
+    m.waits(HEARTBEAT);
+    let (round, last) = (m.rounds_sent(), m.node.log().last().seq);
+    assert_eq!(m.node.commit(), last);
+    m.hears(b, ack(e, 100, false, round));
+    m.hears(a, ack(e, last, false, round));
+    m.waits(HEARTBEAT);
+    assert_eq!(m.node.log().base().seq, last, "b (at 100) gets a snapshot");
+    assert_eq!(m.node.log_len(), 0);
+}
+
+/// A leader of `members` members: member 1, after following member 2 and
+/// taking over with the promises of everyone else (all with state). Returns
+/// the others too.
+fn lead_cluster(members: u16, seed: u64) -> (Member, Epoch, Vec<Other>) {
+    let ids: Vec<NodeId> = (1..=members).collect();
+    let others: Vec<Other> = (2..=members).map(Other::low).collect();
+    let (first, e1) = (others[0], others[0].epoch(1));
+    let mut m = Member::boot(1, &ids, seed);
+    let me = m.incarnation();
+    for o in &others {
+        m.hears(*o, info(me.boot, e1, true));
+    }
+    m.hears(first, append(e1, LogPos::default(), 0, vec![Command::Noop]));
+    let last = LogPos { tag: e1, seq: 1 };
+    m.hears(first, heartbeat(e1, last, 1, 0, vec![me], vec![]));
+    assert!(!m.node.is_recovering());
+    let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
+    for trial in [true, false] {
+        for o in &others {
+            if m.node.leading().is_none() {
+                m.hears_now(*o, promise(e2, last, 1, trial));
+            }
+        }
+    }
+    assert_eq!(m.node.leading(), Some(e2));
+    (m, e2, others)
+}
+
+/// A heartbeat names at most 48 recovering members; the list rotates (its
+/// start moves one member each heartbeat), so that when more are recovering
+/// every one is named within about one heartbeat per member (each needs a
+/// heartbeat naming its boot to finish recovering). A hundred members:
+/// fifty with state keep the leader's majority, forty-nine recover.
+#[test]
+fn every_recovering_member_is_named_within_a_few_heartbeats() {
+    let (mut m, e, others) = lead_cluster(100, 1);
+    let (active, recovering) = others.split_at(50);
+    let mut named = std::collections::BTreeSet::new();
+    let all: std::collections::BTreeSet<NodeId> = recovering.iter().map(|o| o.id).collect();
+    let mut heartbeats = 0;
+    while named != all && heartbeats < 110 {
+        let mark = m.mark();
+        for o in active {
+            m.hears_now(*o, ack(e, 0, false, 0));
+        }
+        for o in recovering {
+            m.hears_now(*o, ack(e, 0, true, 0));
+        }
+        m.waits(Duration::from_millis(100));
+        for s in m.since(mark) {
+            if let (2, Message::Heartbeat { recovering, .. }) = (s.to, &s.message) {
+                assert!(recovering.len() <= 48);
+                named.extend(recovering.iter().map(|i| i.id));
+                heartbeats += 1;
+            }
+        }
+    }
+    assert_eq!(m.node.leading(), Some(e));
+    assert_eq!(named, all, "all 49 named within {heartbeats} heartbeats");
+}
+
+fn entries(epoch: Epoch, prev: LogPos, list: Vec<blackboard::wire::Entry>) -> Message {
+    let mut m = example(Kind::Entries);
+    if let Message::Entries {
+        epoch: e,
+        prev: p,
+        entries: x,
+        end_of_batch: end,
+        ..
+    } = &mut m
+    {
+        (*e, *p, *x, *end) = (epoch, prev, list, true);
+    }
+    m
+}
+
+fn pulls_sent(sent: &[Sent]) -> Vec<(LogPos, u64)> {
+    sent.iter()
+        .filter_map(|s| match s.message {
+            Message::Pull { last, commit, .. } => Some((last, commit)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Past the honest limit (a majority lost its memory and the cluster
+/// restarted from what a minority kept) a member's committed history may
+/// differ from its leader's. It then drops its own and pulls the leader's
+/// from the start, and ends with the leader's board.
+#[test]
+fn a_member_whose_committed_history_differs_takes_its_leaders() {
+    use blackboard::wire::Entry;
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e1 = a.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e1, b);
+    let write = |origin: Other, text: &str| {
+        Command::Client(Request {
+            origin: origin.id,
+            boot: origin.boot,
+            number: 0,
+            finished_below: 0,
+            op: add(text.into()),
+        })
+    };
+    let one = LogPos { tag: e1, seq: 1 };
+    m.hears(a, append(e1, one, 2, vec![write(a, "mine")]));
+    assert_eq!(m.node.commit(), 2);
+    // a goes quiet; this node campaigns; b, which restarted the cluster
+    // from another history, asks for epoch 9 and leads it.
+    m.until_sent(Duration::from_secs(1), trial_prepare);
+    let (e5, e9) = (b.epoch(5), b.epoch(9));
+    m.hears(b, prepare(e9, false));
+    let mark = m.mark();
+    let three = LogPos { tag: e9, seq: 3 };
+    m.hears(b, heartbeat(e9, three, 3, 0b111, vec![], vec![]));
+    assert_eq!(m.node.leader(), Some(3));
+    let two = LogPos { tag: e1, seq: 2 };
+    assert_eq!(pulls_sent(m.since(mark)), vec![(two, 2)], "it lacks seq 3");
+    let noop = |tag| Entry {
+        tag,
+        command: Command::Noop,
+    };
+    let mark = m.mark();
+    let theirs = LogPos { tag: e5, seq: 2 };
+    m.hears(b, entries(e9, theirs, vec![noop(e9)]));
+    assert_eq!(
+        pulls_sent(m.since(mark)),
+        vec![(LogPos::default(), 0)],
+        "its committed seq 2 is not b's: it asks for everything"
+    );
+    let history = vec![
+        noop(e1),
+        Entry {
+            tag: e5,
+            command: write(b, "theirs"),
+        },
+        noop(e9),
+    ];
+    m.hears(b, entries(e9, LogPos::default(), history));
+    m.hears(b, heartbeat(e9, three, 3, 0b111, vec![], vec![]));
+    assert_eq!(m.node.applied(), 3);
+    assert_eq!(
+        m.node.board().entries().collect::<Vec<_>>(),
+        vec![(1, "theirs")]
+    );
+}
+
+/// Reports count only when they answer this boot's probe: an answer to an
+/// earlier boot's may predate what that boot promised before it crashed.
+#[test]
+fn reports_to_an_earlier_boots_probe_do_not_fence() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e = a.epoch(1);
+    let noop = append(e, LogPos::default(), 0, vec![Command::Noop]);
+    let mut m = Member::one_of_three(1);
+    let me = m.incarnation().boot;
+    m.hears(a, info(me.wrapping_add(1), e, true));
+    m.hears(b, info(me.wrapping_add(1), e, true));
+    m.hears(a, noop.clone());
+    assert_eq!(
+        m.node.leader(),
+        None,
+        "not fenced by another boot's reports"
+    );
+    m.fenced_at(e, [a, b]);
+    m.hears(a, noop);
+    assert_eq!(m.node.leader(), Some(2));
+}
