@@ -182,11 +182,13 @@ impl Node {
         }
         self.settle_reads_to_duty();
         if let Duty::Leader(l) = &self.duty {
-            // At most one round in flight: start one if none is (alone, a
-            // leader confirms its own round at once).
-            let in_flight =
-                l.confirmed_round(self.reads.round, self.cfg.majority()) < self.reads.round;
-            if !self.reads.unconfirmed.is_empty() && !in_flight {
+            // At most one round in flight: start one if none is and a read
+            // waits for more than is confirmed (alone, a leader confirms its
+            // own round at once).
+            let confirmed = l.confirmed_round(self.reads.round, self.cfg.majority());
+            let in_flight = confirmed < self.reads.round;
+            let waiting = self.reads.unconfirmed.iter().any(|u| u.round > confirmed);
+            if waiting && !in_flight {
                 self.reads.counters.rounds += 1;
                 self.heartbeat();
             }
