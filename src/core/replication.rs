@@ -57,7 +57,7 @@ impl Leadership {
         let mut rounds: Vec<u64> = self
             .progress
             .values()
-            .filter(|p| !p.recovering && p.acked_at.is_some())
+            .filter(|p| p.acked_at.is_some() && !p.recovering)
             .map(|p| p.round)
             .collect();
         rounds.push(own);
