@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Mininet topology for blackboard: N hosts h1..hN (10.1.0.i) on one switch s1,
-`blackboard node --id i --servers 10.1.0.1,...,10.1.0.N` started on every host
-(HTTP on 10.1.0.i:80, UDP 7000).  The counterpart of the lab's start script.
+`python3 scripts/server.py --id i --servers 10.1.0.1,...,10.1.0.N` started on every
+host as the course's start script starts its server.py (server.py execs
+`blackboard node` with those arguments: HTTP on 10.1.0.i:80, UDP 7000).
 
 Interactive (default): starts the network and the nodes, then the Mininet CLI:
     mininet> h1 curl -s 10.1.0.1/status
@@ -118,12 +119,15 @@ class MininetCluster:
         return os.path.join(self.logdir, "node-%d.log" % i)
 
     def start(self, i, fresh_log=False):
-        cmd = [self.binary, "node", "--id", str(i), "--servers", self.servers] + list(self.node_args)
+        # The course's way: its start script runs server.py --id I --servers ...
+        # on each host; scripts/server.py execs the binary with those arguments.
+        cmd = ["python3", os.path.join(HERE, "server.py"), "--id", str(i), "--servers",
+               self.servers] + list(self.node_args)
         with open(self.log_path(i), "w" if fresh_log else "a") as f:
             f.write("=== %s start node %d: %s\n" % (time.strftime("%F %T"), i, " ".join(cmd)))
             f.flush()
             p = self.host(i).popen(cmd, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
-                                   cwd=self.logdir)
+                                   cwd=self.logdir, env=dict(os.environ, BLACKBOARD=self.binary))
         self.procs[i] = p
         self._write_pids()
         return p

@@ -174,7 +174,7 @@ mod tests {
     fn form_values_are_encoded() {
         assert_eq!(encode("a b&c=d/é"), "a+b%26c%3Dd%2F%C3%A9");
         let decoded =
-            crate::http::parse_form(format!("entry={}", encode("a b&c=é+")).as_bytes()).unwrap();
+            crate::form::urlencoded(format!("entry={}", encode("a b&c=é+")).as_bytes()).unwrap();
         assert_eq!(decoded[0].1, "a b&c=é+");
     }
 

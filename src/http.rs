@@ -139,8 +139,14 @@ impl Answer {
     }
 }
 
-/// Maps a request to a call, or to the error it deserves.
-pub fn route(method: &str, url: &str, body: &[u8]) -> Result<Call, Answer> {
+/// Maps a request to a call, or to the error it deserves. `content_type`
+/// says how a form body is encoded (see [`crate::form::parse`]).
+pub fn route(
+    method: &str,
+    url: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Call, Answer> {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
     let method = if method == "HEAD" { "GET" } else { method };
     let segments: Vec<&str> = path
@@ -148,6 +154,8 @@ pub fn route(method: &str, url: &str, body: &[u8]) -> Result<Call, Answer> {
         .trim_end_matches('/')
         .split('/')
         .collect();
+    let form = || parse_form(content_type, body);
+    // `/entries` is the older course skeleton's name for `/board`.
     match (segments.as_slice(), method) {
         ([""] | ["index.html"], "GET") => Ok(Call::Page(Page::Index)),
         (["app.js"], "GET") => Ok(Call::Page(Page::Script)),
@@ -155,46 +163,55 @@ pub fn route(method: &str, url: &str, body: &[u8]) -> Result<Call, Answer> {
         ([""] | ["index.html"] | ["app.js"] | ["style.css"], _) => {
             Err(Answer::method_not_allowed("GET"))
         }
-        (["board"], "GET") => Ok(Call::Board(board_read(query)?)),
-        (["board"] | ["entries"], "POST") => {
-            let form = parse_form(body)?;
-            Ok(Call::Write(Op::Add {
-                text: entry(&form)?,
-            }))
+        (["board" | "entries"], "GET") => Ok(Call::Board(board_read(query)?)),
+        (["board" | "entries"], "POST") => Ok(Call::Write(Op::Add {
+            text: entry(&form()?)?,
+        })),
+        (["board" | "entries"], _) => Err(Answer::method_not_allowed("GET, POST")),
+        // Only a number names an entry; anything else under the board is a
+        // path that does not exist (a typo), not a bad id.
+        (["board" | "entries", id], _) if !id.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(no_such_route())
         }
-        (["board"], _) => Err(Answer::method_not_allowed("GET, POST")),
-        (["entries"], _) => Err(Answer::method_not_allowed("POST")),
-        (["board", id], "POST") => {
+        (["board" | "entries", id], "POST") => {
             let id = entry_id(id)?;
-            let form = parse_form(body)?;
-            match field(&form, "delete") {
-                Some("1") => Ok(Call::Write(Op::Delete { id })),
-                Some("0") | None => Ok(Call::Write(Op::Modify {
+            let form = form()?;
+            match (field(&form, "delete"), field(&form, "entry")) {
+                (Some("1"), _) => Ok(Call::Write(Op::Delete { id })),
+                (Some("0"), _) | (None, Some(_)) => Ok(Call::Write(Op::Modify {
                     id,
                     text: entry(&form)?,
                 })),
-                Some(_) => Err(Answer::error(400, "`delete` must be 0 or 1")),
+                (None, None) => Err(Answer::error(
+                    400,
+                    "expected the form field `delete=1` (delete this entry) \
+                     or `entry=TEXT` (replace its text, with `delete=0` or alone)",
+                )),
+                (Some(_), _) => Err(Answer::error(400, "`delete` must be 0 or 1")),
             }
         }
-        (["board", id], "PUT") => {
+        (["board" | "entries", id], "PUT") => {
             let id = entry_id(id)?;
-            let form = parse_form(body)?;
             Ok(Call::Write(Op::Modify {
                 id,
-                text: entry(&form)?,
+                text: entry(&form()?)?,
             }))
         }
-        (["board", id], "DELETE") => Ok(Call::Write(Op::Delete { id: entry_id(id)? })),
-        (["board", _], _) => Err(Answer::method_not_allowed("POST, PUT, DELETE")),
+        (["board" | "entries", id], "DELETE") => Ok(Call::Write(Op::Delete { id: entry_id(id)? })),
+        (["board" | "entries", _], _) => Err(Answer::method_not_allowed("POST, PUT, DELETE")),
         (["status"], "GET") => Ok(Call::Status),
         (["metrics"], "GET") => Ok(Call::Metrics),
         (["status"] | ["metrics"], _) => Err(Answer::method_not_allowed("GET")),
-        _ => Err(Answer::error(404, "no such route")),
+        _ => Err(no_such_route()),
     }
 }
 
+fn no_such_route() -> Answer {
+    Answer::error(404, "no such route")
+}
+
 fn board_read(query: &str) -> Result<BoardRead, Answer> {
-    let pairs = parse_form(query.as_bytes())?;
+    let pairs = parse_form(None, query.as_bytes())?;
     if let Some(s) = field(&pairs, "since") {
         return s
             .parse()
@@ -239,45 +256,12 @@ fn entry(form: &[(String, String)]) -> Result<String, Answer> {
     Ok(text.to_owned())
 }
 
-/// Parses `application/x-www-form-urlencoded` (also a URL's query string).
-pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, Answer> {
-    let bad = |why: &str| Answer::error(400, why);
-    let mut pairs = Vec::new();
-    for part in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-        let (key, value) = match part.iter().position(|&b| b == b'=') {
-            Some(i) => (&part[..i], &part[i + 1..]),
-            None => (part, &[][..]),
-        };
-        let key = percent_decode(key).ok_or_else(|| bad("malformed form encoding"))?;
-        let value = percent_decode(value).ok_or_else(|| bad("malformed form encoding"))?;
-        let key = String::from_utf8(key).map_err(|_| bad("form field name is not UTF-8"))?;
-        let value = String::from_utf8(value).map_err(|_| bad("form value is not UTF-8"))?;
-        pairs.push((key, value));
-    }
-    Ok(pairs)
-}
-
-fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = input.get(i + 1..i + 3)?;
-                // Two hex digits exactly (from_str_radix would take "+A").
-                if !hex.iter().all(u8::is_ascii_hexdigit) {
-                    return None;
-                }
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    Some(out)
+/// A form body's pairs, or the 400 that says why it is not one.
+pub fn parse_form(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, Answer> {
+    crate::form::parse(content_type, body).map_err(|why| Answer::error(400, why))
 }
 
 /// The answer to a write, once the node knows what became of it.
@@ -465,6 +449,11 @@ mod tests {
         Call::Write(Op::Add { text: text.into() })
     }
 
+    /// A request with a urlencoded body (or none).
+    fn route(method: &str, url: &str, body: &[u8]) -> Result<Call, Answer> {
+        super::route(method, url, None, body)
+    }
+
     fn status_of(r: Result<Call, Answer>) -> u16 {
         r.err().map_or(0, |a| a.status)
     }
@@ -563,9 +552,9 @@ mod tests {
             "signed escape"
         );
         assert_eq!(
-            status_of(route("POST", "/board/abc", b"delete=1")),
+            status_of(route("POST", "/board/99999999999999999999", b"delete=1")),
             400,
-            "bad id"
+            "id past u64"
         );
         assert_eq!(
             status_of(route("POST", "/board/0", b"delete=1")),
@@ -573,9 +562,14 @@ mod tests {
             "id 0"
         );
         assert_eq!(
-            status_of(route("POST", "/board/-3", b"delete=1")),
+            status_of(route("POST", "/board/1", b"other=x")),
             400,
-            "negative id"
+            "neither delete nor entry"
+        );
+        assert_eq!(
+            status_of(route("POST", "/board/1", b"delete=0")),
+            400,
+            "a modify without its text"
         );
         assert_eq!(
             status_of(route("POST", "/board/1", b"delete=2")),
@@ -591,6 +585,7 @@ mod tests {
         assert_eq!(status_of(route("GET", "/../etc/passwd", b"")), 404);
         assert_eq!(status_of(route("GET", "/www/../Cargo.toml", b"")), 404);
         assert_eq!(status_of(route("PATCH", "/board", b"")), 405);
+        assert_eq!(status_of(route("PATCH", "/entries", b"")), 405);
         assert_eq!(status_of(route("GET", "/board/3", b"")), 405);
         assert_eq!(status_of(route("POST", "/status", b"")), 405);
         let long = format!("entry={}", "x".repeat(MAX_ENTRY_BYTES + 1));
@@ -603,17 +598,83 @@ mod tests {
     }
 
     #[test]
+    fn the_course_skeletons_routes_are_aliases() {
+        for path in ["/entries/7", "/entries/7/"] {
+            assert_eq!(
+                route("POST", path, b"delete=1"),
+                Ok(Call::Write(Op::Delete { id: 7 }))
+            );
+            assert_eq!(
+                route("POST", path, b"delete=0&entry=new"),
+                Ok(Call::Write(Op::Modify {
+                    id: 7,
+                    text: "new".into()
+                }))
+            );
+        }
+        assert_eq!(
+            route("POST", "/board/7", b"entry=only+text"),
+            Ok(Call::Write(Op::Modify {
+                id: 7,
+                text: "only text".into()
+            })),
+            "entry alone is a modify"
+        );
+        assert_eq!(route("GET", "/entries", b""), route("GET", "/board", b""));
+        assert_eq!(
+            route("DELETE", "/entries/3", b""),
+            route("DELETE", "/board/3", b"")
+        );
+        assert_eq!(
+            route("PUT", "/entries/3", b"entry=x"),
+            route("PUT", "/board/3", b"entry=x")
+        );
+    }
+
+    #[test]
+    fn unknown_paths_under_the_board_are_404() {
+        for path in [
+            "/board/abc",
+            "/board/-3",
+            "/board/no/such/route",
+            "/entries/x/",
+            "/board/3/x",
+        ] {
+            for method in ["GET", "POST", "DELETE"] {
+                assert_eq!(
+                    status_of(route(method, path, b"delete=1")),
+                    404,
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn multipart_forms_write_as_urlencoded_ones_do() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"entry\"\r\n\r\nfrom curl -F\r\n--XyZ--\r\n";
+        let multipart = Some("multipart/form-data; boundary=XyZ");
+        assert_eq!(
+            super::route("POST", "/board", multipart, body),
+            Ok(add("from curl -F"))
+        );
+        let cut = &body[..body.len() - 8];
+        assert_eq!(
+            status_of(super::route("POST", "/board", multipart, cut)),
+            400
+        );
+    }
+
+    #[test]
     fn method_errors_name_the_allowed_methods() {
         let answer = route("DELETE", "/board", b"").unwrap_err();
         assert_eq!(answer.allow, Some("GET, POST"));
     }
 
     #[test]
-    fn forms_tolerate_odd_but_valid_shapes() {
-        let form = parse_form(b"a=1&&b&entry=x%3Dy&entry=second").unwrap();
-        assert_eq!(form[0], ("a".into(), "1".into()));
-        assert_eq!(form[1], ("b".into(), "".into()));
-        assert_eq!(field(&form, "entry"), Some("x=y"), "the first value counts");
+    fn the_first_value_of_a_field_counts() {
+        let form = parse_form(None, b"entry=x%3Dy&entry=second").unwrap();
+        assert_eq!(field(&form, "entry"), Some("x=y"));
     }
 
     #[test]

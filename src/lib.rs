@@ -19,6 +19,7 @@ pub mod cli;
 pub mod client;
 pub mod cluster;
 pub mod core;
+pub mod form;
 pub mod http;
 pub mod json;
 pub mod log;

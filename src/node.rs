@@ -704,7 +704,12 @@ fn serve(
         Answer::too_large_body()
     } else {
         let method = request.method().as_str().to_owned();
-        match http::route(&method, request.url(), &body) {
+        let content_type = request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Content-Type"))
+            .map(|h| h.value.as_str());
+        match http::route(&method, request.url(), content_type, &body) {
             Err(answer) => answer,
             Ok(Call::Page(page)) => page_answer(page, opts),
             Ok(call) => ask(call, opts, jobs, waker),

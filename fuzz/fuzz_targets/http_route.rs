@@ -3,10 +3,12 @@
 //! `&str`), the rest is the body. `http::route` must not panic, a write it
 //! accepts must meet the contract (entry non-blank and at most
 //! MAX_ENTRY_BYTES, ids positive) and a refusal must be a 4xx with a JSON
-//! body. `parse_form` on the raw bytes must not panic either, and what it
-//! parses must survive re-encoding.
+//! body. The first byte's high bits pick the body's Content-Type (none,
+//! urlencoded, multipart). Both form parsers on the raw bytes must not
+//! panic either, and what they parse must survive re-encoding.
 #![no_main]
 
+use blackboard::form;
 use blackboard::http::{self, Call};
 use blackboard::wire::{Op, MAX_ENTRY_BYTES};
 use libfuzzer_sys::fuzz_target;
@@ -19,13 +21,19 @@ fuzz_target!(|data: &[u8]| {
     let Some((&m, rest)) = data.split_first() else {
         return;
     };
-    let method = METHODS[usize::from(m) % METHODS.len()];
+    let method = METHODS[usize::from(m & 0x0f) % METHODS.len()];
+    let content_type = [
+        None,
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=XyZ"),
+        Some("multipart/form-data"),
+    ][usize::from(m >> 6)];
     let (url, body) = match rest.iter().position(|&b| b == 0) {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (rest, &[][..]),
     };
     let url = String::from_utf8_lossy(url);
-    match http::route(method, &url, body) {
+    match http::route(method, &url, content_type, body) {
         Ok(Call::Write(op)) => {
             assert!(
                 matches!(method, "POST" | "PUT" | "DELETE"),
@@ -56,17 +64,35 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     check_form(rest);
+    check_multipart(rest);
 });
 
+fn check_multipart(bytes: &[u8]) {
+    let Ok(pairs) = form::multipart(b"XyZ", bytes) else {
+        return;
+    };
+    let mut encoded = Vec::new();
+    for (name, value) in &pairs {
+        encoded.extend_from_slice(b"--XyZ\r\nContent-Disposition: form-data; name=\"");
+        encoded.extend_from_slice(name.as_bytes());
+        encoded.extend_from_slice(b"\"\r\n\r\n");
+        encoded.extend_from_slice(value.as_bytes());
+        encoded.extend_from_slice(b"\r\n");
+    }
+    encoded.extend_from_slice(b"--XyZ--");
+    let again = form::multipart(b"XyZ", &encoded).expect("re-encoded multipart parses");
+    assert_eq!(again, pairs, "multipart round trip changed the pairs");
+}
+
 fn check_form(bytes: &[u8]) {
-    let Ok(pairs) = http::parse_form(bytes) else {
+    let Ok(pairs) = form::urlencoded(bytes) else {
         return;
     };
     let encoded: Vec<String> = pairs
         .iter()
         .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
         .collect();
-    let again = http::parse_form(encoded.join("&").as_bytes()).expect("re-encoded form parses");
+    let again = form::urlencoded(encoded.join("&").as_bytes()).expect("re-encoded form parses");
     assert_eq!(again, pairs, "form round trip changed the pairs");
 }
 

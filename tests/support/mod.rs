@@ -16,6 +16,8 @@ use serde_json::Value;
 pub struct Proc {
     pub id: u16,
     pub http: SocketAddr,
+    /// Started as `python3 <script> args` (the course's way), else `blackboard args`.
+    script: Option<PathBuf>,
     args: Vec<String>,
     child: Option<Child>,
     log: PathBuf,
@@ -71,6 +73,39 @@ impl TestCluster {
                 let mut p = Proc {
                     id: i,
                     http,
+                    script: None,
+                    args,
+                    child: None,
+                    log: dir.join(format!("node-{i}.log")),
+                };
+                p.spawn();
+                p
+            })
+            .collect();
+        TestCluster { nodes }
+    }
+
+    /// As [`TestCluster::start`], each node started the way the course's
+    /// start script starts its server: `python3 scripts/server.py --id I
+    /// --servers A,B,C` (plus `--http`, as all share 127.0.0.1).
+    pub fn start_course(name: &str, n: u16, base: u16) -> TestCluster {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let servers: Vec<String> = (1..=n).map(|i| format!("127.0.0.1:{}", base + i)).collect();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/server.py");
+        let nodes = (1..=n)
+            .map(|i| {
+                let http: SocketAddr = ([127, 0, 0, 1], base + 100 + i).into();
+                let args = ["--id", &i.to_string(), "--servers", &servers.join(",")]
+                    .into_iter()
+                    .chain(["--http", &http.to_string(), "--log-level", "debug"])
+                    .map(str::to_owned)
+                    .collect();
+                let mut p = Proc {
+                    id: i,
+                    http,
+                    script: Some(script.clone()),
                     args,
                     child: None,
                     log: dir.join(format!("node-{i}.log")),
@@ -158,7 +193,15 @@ impl Proc {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = Command::new(bin())
+        let mut command = match &self.script {
+            Some(script) => {
+                let mut c = Command::new("python3");
+                c.arg(script).env("BLACKBOARD", bin());
+                c
+            }
+            None => Command::new(bin()),
+        };
+        let child = command
             .args(&self.args)
             .stdout(Stdio::null())
             .stderr(log)

@@ -1,0 +1,136 @@
+//! The course's own world: nodes started through `scripts/server.py` (the
+//! course's start script runs `server.py --id I --servers A,B,C`), the older
+//! skeleton's `/entries/ID` form, `curl -F` multipart posts, and students'
+//! scripts that modify and delete concurrently and compare raw answers.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+use support::{wait_until, TestCluster};
+
+/// `curl -F entry=TEXT http://ADDR/PATH`, byte for byte what curl sends.
+fn post_multipart(addr: SocketAddr, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let boundary = "------------------------d74496d66958873e";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; \
+         boundary={boundary}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    let status = answer.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, answer)
+}
+
+#[test]
+fn a_course_style_cluster_takes_the_skeletons_routes_and_forms() {
+    let mut cluster = TestCluster::start_course("course-routes", 3, 23600);
+    cluster.wait_leader(Duration::from_secs(15));
+    let (n1, n2, n3) = (cluster.node(1), cluster.node(2), cluster.node(3));
+
+    // The older skeleton: add on /entries, modify and delete on /entries/ID.
+    let (status, added) = n1.send("POST", "/entries", "entry=skeleton");
+    assert_eq!(status, 201, "{added}");
+    let id = added["id"].as_u64().unwrap();
+    let (status, body) = n2.send("POST", &format!("/entries/{id}"), "delete=0&entry=edited");
+    assert_eq!(status, 200, "modify on /entries/ID: {body}");
+    let entries = n3.get_json("/entries").unwrap();
+    assert_eq!(
+        entries["entries"][0]["text"], "edited",
+        "GET /entries is the board"
+    );
+
+    // curl -F, at another node than the leader's.
+    let (status, answer) = post_multipart(n2.http, "/board", &[("entry", "from curl -F")]);
+    assert_eq!(status, 201, "multipart post: {answer}");
+    let (status, answer) = post_multipart(
+        n3.http,
+        &format!("/board/{id}"),
+        &[("delete", "0"), ("entry", "edited by -F")],
+    );
+    assert_eq!(status, 200, "multipart modify: {answer}");
+    assert!(n1.texts().contains(&"edited by -F".to_owned()));
+
+    let (status, body) = n1.send("POST", &format!("/entries/{id}/"), "delete=1");
+    assert_eq!(status, 200, "delete on /entries/ID/: {body}");
+    assert_eq!(n1.send("GET", "/board/no/such/route", "").0, 404);
+    let (status, body) = n1.send("POST", "/board/1", "other=x");
+    assert_eq!(status, 400, "neither delete nor entry: {body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("delete=1"),
+        "the error names the fields it expects: {body}"
+    );
+    assert_eq!(n1.texts(), ["from curl -F"]);
+
+    // server.py execs the node: killing the process the start script holds
+    // stops the node itself (no orphan left serving).
+    let http = n1.http;
+    cluster.kill(1);
+    assert!(
+        TcpStream::connect_timeout(&http, Duration::from_secs(1)).is_err(),
+        "node 1 still serves after its server.py was killed"
+    );
+}
+
+#[test]
+fn students_concurrent_modifies_and_deletes_leave_identical_raw_boards() {
+    let cluster = TestCluster::start("course-concurrent", 3, 23800);
+    cluster.wait_leader(Duration::from_secs(15));
+    let ids: Vec<u64> = (0..6)
+        .map(|k| {
+            let (status, body) = cluster.node(1).add(&format!("entry {k}"));
+            assert_eq!(status, 201, "{body}");
+            body["id"].as_u64().unwrap()
+        })
+        .collect();
+    // Three students, one per node, each modifying every entry and deleting
+    // "their" two, at once.
+    thread::scope(|s| {
+        for node in 1..=3u16 {
+            let (cluster, ids) = (&cluster, &ids);
+            s.spawn(move || {
+                let p = cluster.node(node);
+                for round in 0..5 {
+                    for id in ids {
+                        let form = format!("delete=0&entry=node+{node}+round+{round}");
+                        let status = p.send("POST", &format!("/entries/{id}"), &form).0;
+                        assert!(status == 200 || status == 404, "modify answered {status}");
+                    }
+                }
+                for id in &ids[usize::from(node - 1) * 2..usize::from(node) * 2] {
+                    assert_eq!(p.send("POST", &format!("/entries/{id}"), "delete=1").0, 200);
+                }
+            });
+        }
+    });
+    // Every write was acknowledged, so a read anywhere shows them all: the
+    // raw bodies, compared byte for byte as the students' scripts do.
+    let bodies: Vec<String> = (1..=3)
+        .map(|i| cluster.node(i).raw_get("/board").1)
+        .collect();
+    assert!(
+        bodies.iter().all(|b| b == &bodies[0]),
+        "raw boards differ: {bodies:#?}"
+    );
+    assert!(
+        bodies[0].ends_with(",\"entries\":[]}\n"),
+        "every entry was deleted: {}",
+        bodies[0]
+    );
+    assert!(wait_until(Duration::from_secs(5), || cluster.converged()));
+}
