@@ -11,11 +11,13 @@ const STATUS_TIMEOUT_MS = 2000;   // /status answers at once; slower than this m
 const LONG_POLL_TIMEOUT_MS = 40000; // the node answers a long-poll after ~25 s even with no change
 const LEADER_NOTICE_MS = 10000;   // how long "new leader" stays on screen
 const NODE_MAX_BYTES = 1024;      // the node answers 413 above this (UTF-8 bytes of the entry)
+const DOWN_AFTER_MISSES = 2;      // one unanswered request can be a hiccup; two in a row mean the node is gone
 
 const $ = (id) => document.getElementById(id);
 const ui = {
   title: $('title-node'), live: $('live'),
   electionBanner: $('election-banner'), leaderChange: $('leader-change'), nodeDown: $('node-down'),
+  nodeDownSince: $('node-down-since'), main: $('main'), postingOff: $('posting-off'), clusterStale: $('cluster-stale'),
   boardSeq: $('board-seq'), form: $('add-form'), input: $('entry-input'), addButton: $('add-button'),
   bytes: $('entry-bytes'), message: $('message'), list: $('entries'), empty: $('empty'),
   nodeId: $('node-id'), nodeRole: $('node-role'), nodeLeader: $('node-leader'),
@@ -26,6 +28,11 @@ const ui = {
 const items = new Map();   // entry id -> its <li>, so live updates patch the list instead of rebuilding it
 let lastLeader = null;     // last non-null leader seen, to announce a change
 let leaderNoticeTimer = 0;
+let posting = false;       // an add is out: its button stays disabled until the answer
+let boardState = 'connecting'; // what the board loop last saw, shown when the node is not known to be down
+// Is this node answering? Both loops and every post report to it (see fetchWithin). `since` is when the
+// first request after the last answer failed: the node has been silent at least from then on.
+const health = { misses: 0, since: null, down: false };
 
 // ---------- small helpers ----------
 
@@ -43,14 +50,22 @@ function el(tag, className, text) {
 }
 
 // fetch with a deadline, so a hung node turns into an error the user can see instead of a stuck page.
+// Every request doubles as a probe of this node: any HTTP answer, even an error, shows the process is
+// there; only a refused, dropped or timed-out request counts as the node not answering.
 async function fetchWithin(url, options, ms) {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), ms);
+  let response;
   try {
-    return await fetch(url, { cache: 'no-store', ...options, signal: abort.signal });
+    response = await fetch(url, { cache: 'no-store', ...options, signal: abort.signal });
+  } catch (error) {
+    noteMiss();
+    throw error;
   } finally {
     clearTimeout(timer);
   }
+  noteAnswer();
+  return response;
 }
 
 // The node takes classic HTML-form bodies; URLSearchParams does the percent-encoding.
@@ -160,14 +175,23 @@ async function followBoard() {
       if (unchanged && Date.now() - started < 100) await sleep(RETRY_AFTER_MS);
     } catch (error) {
       setLive('reconnecting');
+      // Start again from this node's copy as it stands: after an outage it may be a restarted node
+      // that holds less than we saw, and a long-poll beyond our old seq would hide that for ~25 s.
+      since = null;
       await sleep(RETRY_AFTER_MS);
     }
   }
 }
 
 function setLive(state) {
+  boardState = state;
+  showLive();
+}
+
+function showLive() {
+  const state = health.down ? 'down' : boardState;
   ui.live.dataset.state = state;
-  ui.live.textContent = state === 'live' ? 'live' : 'reconnecting…';
+  ui.live.textContent = { live: 'live', down: 'not answering', connecting: 'connecting' }[state] ?? 'reconnecting…';
 }
 
 // ---------- changing the board ----------
@@ -177,7 +201,9 @@ async function addEntry(event) {
   const text = ui.input.value;
   const problem = localProblem(text);
   if (problem) { showMessage(problem); ui.input.focus(); return; }
-  ui.addButton.disabled = true;
+  if (health.down) { showMessage(UNREACHABLE); return; }
+  posting = true;
+  showPosting();
   try {
     const result = await postForm('/board', { entry: text });
     if (result.ok) {
@@ -191,7 +217,8 @@ async function addEntry(event) {
   } catch (error) {
     showMessage(UNREACHABLE);
   } finally {
-    ui.addButton.disabled = false;
+    posting = false;
+    showPosting();
     ui.input.focus();
   }
 }
@@ -262,7 +289,21 @@ async function deleteEntry(li) {
 // Disables an entry's buttons while its request is out, so one click is one request.
 function setBusy(li, busy) {
   li.classList.toggle('busy', busy);
-  for (const button of li.querySelectorAll('button')) button.disabled = busy;
+  showEntryButtons(li);
+}
+
+// While the node is down every change would fail, so those buttons are off; Cancel still backs out.
+function showEntryButtons(li) {
+  const busy = li.classList.contains('busy');
+  for (const button of li.querySelectorAll('button')) {
+    button.disabled = busy || (health.down && !button.classList.contains('cancel'));
+  }
+}
+
+function showPosting() {
+  ui.addButton.disabled = posting || health.down;
+  ui.postingOff.hidden = !health.down;
+  for (const li of items.values()) showEntryButtons(li);
 }
 
 // Typing again answers the last complaint, so it should not linger over the fixed text.
@@ -280,20 +321,75 @@ function updateByteCount() {
 // ---------- node and cluster status ----------
 
 async function followStatus() {
-  let failures = 0;
   for (;;) {
     try {
       const response = await fetchWithin('/status', {}, STATUS_TIMEOUT_MS);
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       renderStatus(await response.json());
-      failures = 0;
     } catch (error) {
-      failures += 1;
+      // fetchWithin has counted it if the node did not answer; otherwise the last status stays.
     }
-    // One miss can be a hiccup; two in a row means the node is gone.
-    ui.nodeDown.hidden = failures < 2;
     await sleep(STATUS_EVERY_MS);
   }
+}
+
+// ---------- is this node answering? ----------
+
+function noteAnswer() {
+  health.misses = 0;
+  health.since = null;
+  if (!health.down) return;
+  health.down = false;
+  showNodeUp();
+}
+
+function noteMiss() {
+  if (health.misses === 0) health.since = new Date();
+  health.misses += 1;
+  if (health.down || health.misses < DOWN_AFTER_MISSES) return;
+  health.down = true;
+  showNodeDown();
+}
+
+const two = (n) => String(n).padStart(2, '0');
+const clockTime = (date) => `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+
+// Nothing the node said before it went quiet may pass for live: the board is greyed, what can change
+// without us hearing (role, leader, attribute…) reads "unknown", and changing the board is off.
+function showNodeDown() {
+  ui.nodeDownSince.textContent = clockTime(health.since);
+  ui.nodeDownSince.dateTime = health.since.toISOString();
+  ui.nodeDown.hidden = false;
+  ui.main.classList.add('node-down');
+  ui.electionBanner.hidden = true;
+  ui.leaderChange.hidden = true;
+  for (const field of [ui.nodeRole, ui.nodeLeader, ui.nodeEpoch, ui.nodeAttribute, ui.nodeCommit]) {
+    field.textContent = 'unknown';
+  }
+  ui.nodeRole.dataset.role = 'unknown';
+  const self = ui.clusterBody.querySelector('tr.is-self');
+  if (self) {
+    self.classList.add('is-down');
+    self.querySelector('.state')?.replaceWith(el('span', 'state down', 'down'));
+    self.querySelector('td[data-label="Role"] .role')?.replaceWith(el('span', 'role', 'unknown'));
+    const attribute = self.querySelector('td[data-label="Attribute"]');
+    if (attribute) attribute.textContent = 'unknown';
+  }
+  ui.clusterStale.hidden = false;
+  const name = ui.nodeId.textContent === '–' ? 'this node' : `node ${ui.nodeId.textContent}`;
+  ui.title.textContent = `${name} · not answering`;
+  document.title = `Blackboard · ${name} (not answering)`;
+  showLive();
+  showPosting();
+}
+
+// The facts and the cluster come back with the next /status, the board with the next read.
+function showNodeUp() {
+  ui.nodeDown.hidden = true;
+  ui.main.classList.remove('node-down');
+  ui.clusterStale.hidden = true;
+  showLive();
+  showPosting();
 }
 
 function renderStatus(status) {

@@ -2,7 +2,8 @@
 // A stand-in for a 3-node blackboard cluster, for working on the page before (or without) the Rust node.
 // One process serves several ports that share one board, following API-NOTES.tmp.md:
 //   node mock-server.js [18101 18102 18103]     node i is the i-th port
-// Extra, mock-only: POST /_mock/kill/ID makes node ID stop answering and, if it led, elects another after ~1 s.
+// Extra, mock-only: POST /_mock/kill/ID makes node ID stop answering and, if it led, elects another after ~1 s;
+// POST /_mock/revive/ID (sent to a live node) makes it answer again on its port, as a restarted node would.
 
 const http = require('http');
 const fs = require('fs');
@@ -109,6 +110,14 @@ function kill(id) {
   }
 }
 
+// The board is shared, so unlike a real restarted node this one has it back at once.
+function revive(id) {
+  const node = nodes.find((n) => n.id === id);
+  if (!node || node.alive) return;
+  node.alive = true;
+  listen(node);
+}
+
 function handle(node, req, res) {
   const url = new URL(req.url, 'http://x');
   const file = FILES[url.pathname];
@@ -130,11 +139,15 @@ function handle(node, req, res) {
   if (req.method === 'POST' && match) return mutate(req, res, Number(match[1]));
   const killMatch = url.pathname.match(/^\/_mock\/kill\/(\d+)$/);
   if (req.method === 'POST' && killMatch) { send(res, 200, { killed: Number(killMatch[1]) }); return setTimeout(() => kill(Number(killMatch[1])), 50); }
+  const reviveMatch = url.pathname.match(/^\/_mock\/revive\/(\d+)$/);
+  if (req.method === 'POST' && reviveMatch) { revive(Number(reviveMatch[1])); return send(res, 200, { revived: Number(reviveMatch[1]) }); }
   return send(res, 404, { error: 'not found' });
 }
 
-for (const node of nodes) {
+function listen(node) {
   node.server = http.createServer((req, res) => handle(node, req, res));
   node.server.listen(node.port, '127.0.0.1', () => console.log(`node ${node.id} pid ${process.pid} http://127.0.0.1:${node.port}`));
 }
+
+for (const node of nodes) listen(node);
 electLeader();

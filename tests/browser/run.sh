@@ -39,7 +39,12 @@ done
 
 # ---- the cluster ----
 PIDS=()
+# test.js restarts a killed node itself and writes its pid here, so the cleanup stops that one too.
+RESTARTED="$ARTIFACTS/restarted.pids"
 cleanup() {
+  if [ -f "$RESTARTED" ]; then
+    while read -r pid; do PIDS+=("$pid"); done <"$RESTARTED"
+  fi
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for _ in $(seq 1 20); do   # up to 2 s for a clean stop, then SIGKILL
     alive=0
@@ -55,6 +60,8 @@ trap 'exit 130' INT TERM
 NODES=""
 PID_MAP=""
 URLS=()
+BIN=""
+PEERS=""
 if [ "${MOCK:-0}" = 1 ]; then
   node "$HERE/mock-server.js" "${HTTP_PORTS[@]}" >"$ARTIFACTS/mock.log" 2>&1 &
   PIDS+=($!)
@@ -86,4 +93,5 @@ log "leader is node $leader"
 
 # ---- the test ----
 BB_NODES="${NODES%,}" BB_PIDS="${PID_MAP%,}" BB_MOCK="${MOCK:-0}" \
+  BB_BIN="$BIN" BB_PEERS="$PEERS" BB_RESTARTED="$RESTARTED" \
   timeout "$TEST_TIMEOUT_S" node "$HERE/test.js"

@@ -4,10 +4,14 @@
 //   BB_NODES  "1=http://127.0.0.1:18101,2=...,3=..."   base URL of each node's HTTP server
 //   BB_PIDS   "1=1234,2=1235,3=1236"                    pids, so the leader can be killed with SIGKILL
 //   BB_MOCK   "1" when the cluster is mock-server.js: the leader is then "killed" via POST /_mock/kill/ID
+//             and restarted via POST /_mock/revive/ID
+//   BB_BIN, BB_PEERS  the node binary and its --peers list, so the killed leader can be restarted as it was
+//   BB_RESTARTED      file to append a restarted node's pid to; run.sh stops those on exit
 // Prints one line per check and then "N passed, M failed"; exits 1 on any failure.
 
 const fs = require('fs');
 const path = require('path');
+const { spawn } = require('child_process');
 const { chromium } = require('playwright-core');
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -17,6 +21,7 @@ const ARTIFACTS = path.join(__dirname, 'artifacts');
 const WAIT_MS = 10000;       // bound for "it shows up on the other page"
 const FAILOVER_MS = 20000;   // bound for "the survivors agree on a new leader"
 const WHOLE_RUN_MS = 240000; // the test never runs longer than this
+const RESTART_MS = 20000;    // bound for "a restarted node has the board back and its page shows it"
 
 const parseMap = (text) => Object.fromEntries((text || '').split(',').filter(Boolean)
   .map((pair) => pair.split('=')).map(([id, value]) => [Number(id), value]));
@@ -110,6 +115,33 @@ async function killNode(id) {
   process.kill(Number(pids[id]), 'SIGKILL');
 }
 
+// Starts a killed node again with its old id and ports and no memory, the way run.sh started it.
+async function restartNode(id) {
+  if (mock) {
+    const alive = Object.keys(nodes).map(Number).find((other) => other !== id);
+    await fetch(`${nodes[alive]}/_mock/revive/${id}`, { method: 'POST', signal: AbortSignal.timeout(3000) });
+    return;
+  }
+  const bin = process.env.BB_BIN;
+  const peers = process.env.BB_PEERS;
+  assert(bin && peers, 'BB_BIN and BB_PEERS are needed to restart a node (run this through run.sh)');
+  const log = fs.openSync(path.join(ARTIFACTS, `node${id}-restarted.log`), 'w');
+  const child = spawn(bin, ['node', '--id', String(id), '--peers', peers, '--http', new URL(nodes[id]).host],
+    { detached: true, stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  // Recorded before anything can fail, so run.sh stops this node even if the test dies right after.
+  if (process.env.BB_RESTARTED) fs.appendFileSync(process.env.BB_RESTARTED, `${child.pid}\n`);
+  child.unref();
+  pids[id] = child.pid;
+}
+
+// The banner's HH:MM:SS as seconds into the day, or null when there is none.
+function bannerSeconds(text) {
+  const match = /not answering since (\d\d):(\d\d):(\d\d)/.exec(text);
+  return match ? Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]) : null;
+}
+const localSeconds = (ms) => { const d = new Date(ms); return d.getHours() * 3600 + d.getMinutes() * 60 + d.getSeconds(); };
+
 // ---------- the test ----------
 
 async function main() {
@@ -118,23 +150,25 @@ async function main() {
     console.log(`FAIL  cluster has a leader before the test (node 1 says leader=${leader})`);
     return false;
   }
-  // Pages go on the two nodes that will survive the leader's death.
+  // Pages go on the two nodes that will survive the leader's death, and one on the leader itself,
+  // to see what a page says when its own node dies and comes back.
   const [aId, bId] = Object.keys(nodes).map(Number).filter((id) => id !== leader);
-  console.log(`leader is node ${leader}; pages on node ${aId} (wide) and node ${bId} (360 px)`);
+  console.log(`leader is node ${leader}; pages on node ${aId} (wide), node ${bId} (360 px) and node ${leader} (wide)`);
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true, timeout: 30000 });
   try {
     const context = await browser.newContext();
     const A = await openPage(context, aId, { width: 1280, height: 800 });
     const B = await openPage(context, bId, { width: 360, height: 780 });
-    await runChecks(A, B, leader);
+    const L = await openPage(context, leader, { width: 1280, height: 800 });
+    await runChecks(A, B, L, leader);
   } finally {
     await browser.close();
   }
   return true;
 }
 
-async function runChecks(A, B, leader) {
+async function runChecks(A, B, L, leader) {
   const stamp = Date.now().toString(36);
 
   for (const P of [A, B]) {
@@ -152,6 +186,14 @@ async function runChecks(A, B, leader) {
       }, leader, { timeout: WAIT_MS });
     });
   }
+  await check(`node ${leader} page shows itself as leader with its attribute, no "not answering" banner`, async () => {
+    await L.page.waitForFunction((id) =>
+      document.getElementById('node-id').textContent === String(id) &&
+      document.getElementById('node-role').textContent === 'leader' &&
+      /^\d+$/.test(document.getElementById('node-attribute').textContent), leader, { timeout: WAIT_MS });
+    assert(!(await L.page.locator('#node-down').isVisible()), 'banner shown while the node answers');
+    assert(!(await L.page.locator('main.node-down').count()), 'board greyed while the node answers');
+  });
 
   // Add on A; it must reach B through the leader without B reloading.
   const first = `Hello from node ${A.id} <b>not bold</b> & "quotes" ${stamp}`;
@@ -249,10 +291,39 @@ async function runChecks(A, B, leader) {
 
   // Failover: kill -9 the leader; both pages must show a new leader among the survivors.
   console.log(`killing leader node ${leader}${mock ? ' (mock)' : ` pid ${pids[leader]}`}`);
+  const killedAt = Date.now();
   await killNode(leader);
   // Catch the election on camera if it lasts long enough to be seen; not a check, elections can be quick.
   await A.page.waitForSelector('#election-banner', { state: 'visible', timeout: 3000 })
     .then(() => screenshot(A.page, '3-election-node' + A.id)).catch(() => {});
+  await check(`node ${leader}'s own page says it is not answering: banner with the time, board greyed, ` +
+    'role and attribute unknown, posting off', async () => {
+    await L.page.waitForFunction(() => {
+      const banner = document.getElementById('node-down');
+      return !banner.hidden && /not answering since \d\d:\d\d:\d\d/.test(banner.textContent) &&
+        document.querySelector('main').classList.contains('node-down');
+    }, null, { timeout: WAIT_MS, polling: 100 });
+    assert(await L.page.locator('#node-down').isVisible(), 'banner is in the DOM but not visible');
+    const shown = bannerSeconds(await textOf(L.page, '#node-down'));
+    // The first failed poll comes after the kill and, given the wait above, within WAIT_MS of it.
+    // Seconds into the day, taken signed around the kill so that midnight does not matter.
+    const late = ((shown - localSeconds(killedAt) + 86400 + 43200) % 86400) - 43200;
+    assert(late >= 0 && late <= WAIT_MS / 1000 + 1,
+      `banner time is ${late < 0 ? `${-late} s before` : `${late} s after`} the kill (local clock)`);
+    for (const field of ['#node-role', '#node-attribute', '#node-leader',
+      '#cluster tr.is-self td[data-label="Role"]', '#cluster tr.is-self td[data-label="Attribute"]']) {
+      const text = await textOf(L.page, field);
+      assert(text === 'unknown', `${field} still says "${text}"`);
+    }
+    assert(await L.page.locator('#add-button').isDisabled(), 'Post button still enabled');
+    assert(await L.page.locator('#posting-off').isVisible(), 'no "posting is off" note');
+    assert(await L.page.locator('#entries button.delete:enabled').count() === 0, 'Delete buttons still enabled');
+  });
+  await screenshot(L.page, '3-node-down-node' + leader);
+  await L.page.setViewportSize({ width: 360, height: 780 });
+  await screenshot(L.page, '3-node-down-360px-node' + leader);
+  await L.page.setViewportSize({ width: 1280, height: 800 });
+
   let newLeader = null;
   for (const P of [A, B]) {
     await check(`node ${P.id} page shows a new leader after node ${leader} is killed`, async () => {
@@ -282,16 +353,40 @@ async function runChecks(A, B, leader) {
   await screenshot(A.page, '3-after-failover-node' + A.id);
   await screenshot(B.page, '3-after-failover-node' + B.id);
 
+  // Posted while the old leader is down: its page can only show it by reading the restarted node.
+  const duringOutage = `after failover ${stamp}`;
   await check('after failover, an entry added on one page appears on the other', async () => {
-    const text = `after failover ${stamp}`;
+    const text = duringOutage;
     await addThroughForm(B.page, text);
     await waitForText(B.page, text, FAILOVER_MS);
     await waitForText(A.page, text);
   });
+
+  console.log(`restarting node ${leader} (same id and ports, no memory)`);
+  await restartNode(leader);
+  await check(`node ${leader}'s page recovers after its node restarts: banner gone, board and role back`, async () => {
+    const want = JSON.stringify(await listOf(A.page));
+    assert(want.includes(JSON.stringify(duringOutage)), 'the entry posted during the outage is not on the board');
+    await L.page.waitForFunction((entries) => {
+      const list = JSON.stringify([...document.querySelectorAll('#entries li')]
+        .map((li) => ({ id: Number(li.dataset.id), text: li.querySelector('.entry-text').textContent })));
+      return document.getElementById('node-down').hidden &&
+        !document.querySelector('main').classList.contains('node-down') && list === entries &&
+        document.getElementById('node-role').textContent !== 'unknown';
+    }, want, { timeout: RESTART_MS, polling: 100 });
+    assert(await L.page.locator('#add-button').isEnabled(), 'Post button still disabled');
+  });
+  await check(`posting from the restarted node ${leader}'s page reaches node ${A.id}`, async () => {
+    const text = `after restart ${stamp}`;
+    await addThroughForm(L.page, text);
+    await waitForText(L.page, text, FAILOVER_MS);
+    await waitForText(A.page, text);
+  });
+  await screenshot(L.page, '4-restarted-node' + leader);
   await screenshot(A.page, '4-end-node' + A.id);
 
   await check('pages never reloaded, loaded nothing from elsewhere, threw no script errors', async () => {
-    for (const P of [A, B]) {
+    for (const P of [A, B, L]) {
       assert(P.watch.loads === 1, `node ${P.id} page loaded ${P.watch.loads} times`);
       assert(P.watch.foreign.length === 0, `node ${P.id} page requested ${P.watch.foreign[0]}`);
       assert(P.watch.errors.length === 0, `node ${P.id} page error: ${P.watch.errors[0]}`);
