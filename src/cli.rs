@@ -482,7 +482,7 @@ mod tests {
         assert!(matches!(parse(&args("--help")), Ok(Command::Help)));
         assert!(matches!(parse(&args("node --help")), Ok(Command::Help)));
         assert!(matches!(parse(&args("--version")), Ok(Command::Version)));
-        assert!(version().contains("wire protocol 3"));
+        assert!(version().contains("wire protocol 4"));
     }
 
     #[test]

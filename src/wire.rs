@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub type NodeId = u16;
 
 /// The wire (protocol) version. Bump it on any incompatible message change.
-pub const WIRE_VERSION: u8 = 3;
+pub const WIRE_VERSION: u8 = 4;
 const MAGIC: [u8; 2] = *b"BB";
 const HEADER: usize = 3;
 
@@ -198,6 +198,12 @@ pub enum Message {
         promised: Epoch,
         active: bool,
     },
+    /// "Your boot `stale` is over: I have heard a later start of your id."
+    /// The answer to a datagram from a retired boot: a process that was
+    /// paused while its id started anew learns it is a leftover, and stops.
+    Superseded {
+        stale: u32,
+    },
 }
 
 /// Where a snapshot transfer stands: which snapshot, and how many bytes the
@@ -228,6 +234,7 @@ pub enum Kind {
     ReadIndex,
     Probe,
     Info,
+    Superseded,
 }
 
 impl Kind {
@@ -241,7 +248,7 @@ impl Kind {
         Kind::Reject,
     ];
 
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Election,
         Kind::Alive,
         Kind::Prepare,
@@ -259,6 +266,7 @@ impl Kind {
         Kind::ReadIndex,
         Kind::Probe,
         Kind::Info,
+        Kind::Superseded,
     ];
 
     pub fn name(self) -> &'static str {
@@ -280,6 +288,7 @@ impl Kind {
             Kind::ReadIndex => "read_index",
             Kind::Probe => "probe",
             Kind::Info => "info",
+            Kind::Superseded => "superseded",
         }
     }
 
@@ -308,6 +317,7 @@ impl Message {
             Message::ReadIndex { .. } => Kind::ReadIndex,
             Message::Probe => Kind::Probe,
             Message::Info { .. } => Kind::Info,
+            Message::Superseded { .. } => Kind::Superseded,
         }
     }
 }
@@ -334,7 +344,9 @@ impl Message {
     pub fn plausible(&self) -> bool {
         let n = |v: u64| v < PLAUSIBLE;
         match self {
-            Message::Election | Message::Alive | Message::Probe => true,
+            Message::Election | Message::Alive | Message::Probe | Message::Superseded { .. } => {
+                true
+            }
             Message::Prepare { epoch, .. } | Message::NoState { epoch, .. } => epoch.plausible(),
             Message::Promise {
                 epoch,
@@ -567,6 +579,7 @@ pub fn one_of_each() -> Vec<Message> {
             promised: epoch,
             active: true,
         },
+        Message::Superseded { stale: 7 },
     ]
 }
 

@@ -17,6 +17,7 @@
 //! - [`requests`]: client writes, their forwarding and their answers;
 //! - [`reads`]: linearizable reads by read index.
 
+mod clock;
 mod election;
 mod reads;
 mod recovery;
@@ -181,6 +182,11 @@ struct Peer {
     retired: Vec<u32>,
     attribute: Option<u32>,
     last_heard: Option<Time>,
+    /// When the leader's heartbeat last said it hears this peer: a follower
+    /// hears other followers only at boot, so this is its news of them.
+    vouched: Option<Time>,
+    /// When this node last told a retired boot of this peer that it is over.
+    told_superseded: Option<Time>,
     role: Option<Role>,
 }
 
@@ -219,6 +225,7 @@ pub struct Node {
     boot: u32,
     rng: SmallRng,
     now: Time,
+    clock: clock::Clock,
     memory: Memory,
     duty: Duty,
     /// The highest epoch this incarnation promised to follow.
@@ -256,6 +263,9 @@ pub struct Node {
     counters: Counters,
     /// (peer, wire version) pairs already reported as incompatible.
     version_warned: std::collections::BTreeSet<(NodeId, u8)>,
+    /// The member that told this process its boot is over (see
+    /// [`Message::Superseded`]).
+    superseded: Option<NodeId>,
 }
 
 impl Node {
@@ -280,6 +290,7 @@ impl Node {
             boot,
             rng,
             now,
+            clock: clock::Clock::new(now),
             memory: Memory::Recovering(recovery::Recovery::default()),
             duty: Duty::Follower(Following {
                 leader: None,
@@ -310,6 +321,7 @@ impl Node {
             read_replies: VecDeque::new(),
             counters: Counters::default(),
             version_warned: Default::default(),
+            superseded: None,
             cfg,
         };
         node.wait_for_leader(now);
@@ -324,7 +336,7 @@ impl Node {
 
     /// A datagram arrived from the member the driver mapped its address to.
     pub fn handle_datagram(&mut self, now: Time, from: NodeId, datagram: &[u8]) {
-        self.now = now;
+        let now = self.tick_clock(now);
         let envelope = match wire::decode(datagram) {
             Ok(envelope) => envelope,
             Err(err) => {
@@ -354,6 +366,9 @@ impl Node {
                 self.cfg.id
             );
             self.counters.drop_one(reason);
+            if reason == "stale_boot" {
+                self.tell_superseded(now, from, envelope.boot);
+            }
             return;
         }
         let kind = envelope.message.kind();
@@ -366,12 +381,12 @@ impl Node {
 
     /// A client write at this node. The answer comes out of `poll_reply`.
     pub fn handle_request(&mut self, now: Time, token: Token, op: Op) {
-        self.now = now;
+        let now = self.tick_clock(now);
         self.submit(now, token, op);
     }
 
     pub fn handle_timeout(&mut self, now: Time) {
-        self.now = now;
+        let now = self.tick_clock(now);
         if now >= self.next_tick {
             self.next_tick = now + self.cfg.heartbeat;
             self.tick(now);
@@ -402,7 +417,20 @@ impl Node {
             Duty::Candidate(c) => c.deadline,
             _ => self.next_tick,
         };
-        deadline.min(self.next_tick)
+        self.clock.to_caller(deadline.min(self.next_tick))
+    }
+
+    /// Every input's time goes through here: see [`clock`].
+    fn tick_clock(&mut self, caller: Time) -> Time {
+        let (now, step_back) = self.clock.read(caller);
+        if let Some(back) = step_back {
+            log::warn!(
+                "node {}: the clock went back by {back:?}; counting that as no time passing",
+                self.cfg.id
+            );
+        }
+        self.now = now;
+        now
     }
 
     // ----- views --------------------------------------------------------
@@ -533,9 +561,14 @@ impl Node {
             .iter()
             .map(|(&id, p)| {
                 let bit = self.member_bit(id);
+                // Alive by the leader's latest word, or by its own hearing;
+                // "last heard" is the later of the two ever received.
                 let via_leader = relayed.filter(|r| r.alive & bit != 0).map(|r| r.at);
-                let heard = p.last_heard.max(via_leader);
-                let alive = heard.is_some_and(|t| now.since(t) < self.cfg.timeout);
+                let alive = p
+                    .last_heard
+                    .max(via_leader)
+                    .is_some_and(|t| now.since(t) < self.cfg.timeout);
+                let heard = p.last_heard.max(p.vouched);
                 // The leader's word beats an old hint (every node probes at
                 // boot, and followers seldom hear each other afterwards).
                 let role = match (alive, relayed.filter(|r| r.alive & bit != 0)) {
@@ -694,6 +727,15 @@ impl Node {
                     let recovering = recovering
                         .iter()
                         .fold(0, |bits, r| bits | self.member_bit(r.id));
+                    let heard: Vec<NodeId> = (self.peers.keys())
+                        .filter(|&&id| alive & self.member_bit(id) != 0)
+                        .copied()
+                        .collect();
+                    for id in heard {
+                        if let Some(peer) = self.peers.get_mut(&id) {
+                            peer.vouched = Some(now);
+                        }
+                    }
                     self.relayed = Some(Relayed {
                         at: now,
                         alive,
@@ -735,12 +777,47 @@ impl Node {
                 index,
             } => self.on_read_index(from, epoch, batch, index),
             Message::Probe => self.on_probe(from, envelope.boot),
+            Message::Superseded { stale } => self.on_superseded(from, stale),
             Message::Info {
                 for_boot,
                 promised,
                 active,
             } => self.on_info(now, from, for_boot, promised, active),
         }
+    }
+
+    /// A datagram came from `boot` of `from`, a boot this node has seen
+    /// replaced by a later start: say so, once a timeout at most, so that a
+    /// process paused across its own restart learns it is a leftover.
+    fn tell_superseded(&mut self, now: Time, from: NodeId, boot: u32) {
+        let timeout = self.cfg.timeout;
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        if peer.told_superseded.is_some_and(|t| now.since(t) < timeout) {
+            return;
+        }
+        peer.told_superseded = Some(now);
+        self.send(from, Message::Superseded { stale: boot });
+    }
+
+    fn on_superseded(&mut self, from: NodeId, stale: u32) {
+        // Another boot's news (this id's earlier start, say): not ours.
+        if stale != self.boot || self.superseded.is_some() {
+            return;
+        }
+        log::error!(
+            "node {id}: superseded by a newer start of node {id}: node {from} has heard \
+             a later boot of this id and no longer accepts this process's datagrams",
+            id = self.cfg.id
+        );
+        self.superseded = Some(from);
+    }
+
+    /// The member that said a later start of this id replaced this process:
+    /// it must stop (its datagrams are refused everywhere).
+    pub fn superseded(&self) -> Option<NodeId> {
+        self.superseded
     }
 
     /// This boot of this member.

@@ -107,7 +107,7 @@ impl Node {
     /// `poll_read` once the board reflects every write acknowledged before
     /// now, or as `Unavailable` after the request timeout.
     pub fn handle_read(&mut self, now: Time, token: Token) {
-        self.now = now;
+        let now = self.tick_clock(now);
         let read = Local {
             token,
             deadline: now + self.cfg.request_timeout,
