@@ -65,10 +65,11 @@ SOAK (steady writes for minutes, the leader killed every --kill-every s):
 
 HTTP:
   GET  /                         the board page
-  GET  /board[?since=SEQ]        the board as JSON (long-poll with since)
+  GET  /board[?since=SEQ]        the board as JSON (long-poll with since); /entries too
   POST /board, /entries          form entry=TEXT: add            -> 201
-  POST /board/ID                 form delete=1: delete; delete=0&entry=TEXT: modify
-  PUT  /board/ID, DELETE /board/ID  REST aliases
+  POST /board/ID, /entries/ID    form delete=1: delete; entry=TEXT (delete=0): modify
+  PUT  /board/ID, DELETE /board/ID  REST aliases (also on /entries/ID)
+  Forms: urlencoded (curl -d) or multipart/form-data (curl -F).
   GET  /status, /metrics         role, leader, epoch, peers, counters
 
 EXIT CODES: 0 clean stop, 2 bad arguments, 1 runtime failure.
