@@ -24,6 +24,7 @@ fn main() {
         ("http_route", http_seeds()),
         ("board_snapshot", board_seeds()),
         ("core_datagrams", core_seeds()),
+        ("chunked_decode", chunked_seeds()),
     ] {
         let dir = root.join(target);
         fs::create_dir_all(&dir).expect("create corpus dir");
@@ -98,6 +99,38 @@ fn http_seeds() -> Vec<(String, Vec<u8>)> {
             }
             (name.to_string(), input)
         })
+        .collect()
+}
+
+// ----- chunked_decode --------------------------------------------------------
+
+/// A knobs byte (see the target), then a chunked stream: well-formed bodies
+/// the fuzzer can break, and the truncations that once passed for bodies.
+fn chunked_seeds() -> Vec<(String, Vec<u8>)> {
+    let seeds: [(&str, u8, &[u8]); 7] = [
+        ("empty", 0x00, b"0\r\n\r\n"),
+        ("two-chunks", 0x2b, b"5\r\nentry\r\n4\r\n=ok!\r\n0\r\n\r\n"),
+        (
+            "extensions-trailer",
+            0x91,
+            b"5;a=b\r\nentry\r\n4 ; c\r\n=ok!\r\n0;last\r\nX-Trailer: 1\r\n\r\n",
+        ),
+        ("uppercase-padded", 0x47, b"000A\r\n0123456789\r\n0\r\n\r\n"),
+        (
+            "then-request",
+            0x13,
+            b"3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+        ),
+        (
+            "huge-truncated",
+            0x05,
+            b"ffffffffffffffff\r\nentry=a\r\n0\r\n\r\n",
+        ),
+        ("cut-in-chunk", 0xff, b"5\r\nent"),
+    ];
+    seeds
+        .into_iter()
+        .map(|(name, knobs, stream)| (name.to_owned(), [&[knobs][..], stream].concat()))
         .collect()
 }
 
