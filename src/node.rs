@@ -139,6 +139,7 @@ pub fn run(opts: Options) -> Result<(), String> {
         http: opts.http.to_string(),
         core,
         clock,
+        timeout: opts.timeout,
         udp,
         jobs,
         writes: HashMap::new(),
@@ -161,6 +162,8 @@ struct Driver {
     http: String,
     core: Node,
     clock: Instant,
+    /// The failure-detection timeout: the longest the loop sleeps.
+    timeout: Duration,
     udp: UdpSocket,
     jobs: Receiver<Job>,
     writes: HashMap<Token, SyncSender<Answer>>,
@@ -190,7 +193,10 @@ impl Driver {
         loop {
             let now = self.now();
             let wake = self.core.poll_timeout();
-            let mut wait = Duration::from_micros(wake.0.saturating_sub(now.0));
+            // Never longer than a timeout: were the clock set back, the wait
+            // for a deadline would grow by the step (the core counts a step
+            // back as no time passing once it is told the time).
+            let mut wait = Duration::from_micros(wake.0.saturating_sub(now.0)).min(self.timeout);
             if !self.waiters.is_empty() {
                 wait = wait.min(Duration::from_secs(1));
             }
@@ -210,11 +216,17 @@ impl Driver {
                     _ => {}
                 }
             }
-            let now = self.now();
-            if now >= self.core.poll_timeout() {
-                self.core.handle_timeout(now);
-            }
+            // Every turn, due or not: the core reads its clock here, and
+            // does nothing before a deadline.
+            self.core.handle_timeout(self.now());
             self.carry_out();
+            if let Some(by) = self.core.superseded() {
+                return Err(format!(
+                    "node {id}: superseded by a newer start of node {id} (node {by} says \
+                     this process's boot is over); stopping",
+                    id = self.core.id()
+                ));
+            }
         }
     }
 
@@ -689,6 +701,26 @@ fn serve(
     waker: &Waker,
     stats: &HttpStats,
 ) {
+    // tiny_http decodes a body under any Transfer-Encoding as chunked alone,
+    // so one in another coding (gzip, or chunked over gzip) would reach the
+    // routes still encoded: refused unread, with the 501 a server owes a
+    // coding it does not implement (RFC 9112 section 6.1).
+    let mut codings = request
+        .headers()
+        .iter()
+        .filter(|h| h.field.equiv("Transfer-Encoding"))
+        .map(|h| h.value.as_str().trim());
+    let coding_ok = match (codings.next(), codings.next()) {
+        (None, _) => true,
+        (Some(only), None) => only.eq_ignore_ascii_case("chunked"),
+        // Two headers make one list of codings: never chunked alone.
+        (Some(_), Some(_)) => false,
+    };
+    if !coding_ok {
+        let why = "unsupported Transfer-Encoding: send the body with Content-Length, or with Transfer-Encoding: chunked alone";
+        respond(request, Answer::error(501, why), opts.id);
+        return;
+    }
     if request.body_length().is_some_and(|n| n > MAX_BODY) {
         refuse_oversized(request, stats, opts.id);
         return;
@@ -698,8 +730,16 @@ fn serve(
         .as_reader()
         .take(MAX_BODY as u64 + 1)
         .read_to_end(&mut body);
-    let answer = if read.is_err() {
-        Answer::error(400, "could not read the request body")
+    // A read error is the chunked decoder's (patches/chunked_transfer: the
+    // stream ended inside the body, or bad framing) or the socket's; a short
+    // body is a connection closed before its Content-Length, which tiny_http
+    // reports as a clean end. Either way the body is truncated: never routed.
+    let truncated = read.is_err() || request.body_length().is_some_and(|n| body.len() < n);
+    let answer = if truncated {
+        Answer::error(
+            400,
+            "the request body ended early or its chunked framing is bad",
+        )
     } else if body.len() > MAX_BODY {
         Answer::too_large_body()
     } else {

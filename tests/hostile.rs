@@ -5,7 +5,7 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -316,4 +316,223 @@ fn forged_and_replayed_datagrams_are_refused() {
     });
     assert!(wait_until(Duration::from_secs(10), || cluster.converged()));
     intact(&cluster, &expected);
+}
+
+/// Sends `request` on a connection of its own, shuts the connection's write
+/// half when `then_close`, and reads the first answer: its status and body
+/// (status 0 if the node closed without answering).
+fn raw_post(to: SocketAddr, request: &[u8], then_close: bool) -> (u16, String) {
+    let mut stream = TcpStream::connect(to).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // The node may answer (and stop reading) before a long request is all
+    // sent: what matters is its answer, not whether every byte went out.
+    let _ = stream.write_all(request);
+    if then_close {
+        let _ = stream.shutdown(Shutdown::Write);
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&got[..end]).into_owned();
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            if got.len() >= end + 4 + length {
+                let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+                let body = String::from_utf8_lossy(&got[end + 4..end + 4 + length]);
+                return (status, body.into_owned());
+            }
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return (0, String::from_utf8_lossy(&got).into_owned()),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+fn chunked_post(coding: &str, body: &[u8]) -> Vec<u8> {
+    let mut request = format!("POST /board HTTP/1.1\r\nHost: x\r\n{coding}\r\n\r\n").into_bytes();
+    request.extend_from_slice(body);
+    request
+}
+
+#[test]
+fn truncated_or_misframed_bodies_never_reach_the_board() {
+    let cluster = TestCluster::start("hostile-bodies", 3, 22600);
+    cluster.wait_leader(Duration::from_secs(10));
+    let node = cluster.node(1);
+    assert_eq!(node.add("before").0, 201);
+    let chunked = "Transfer-Encoding: chunked";
+
+    tried("a valid chunked post");
+    let valid = chunked_post(chunked, b"5\r\nentry\r\n4\r\n=ok!\r\n0\r\n\r\n");
+    let (status, body) = raw_post(node.http, &valid, false);
+    assert_eq!(status, 201, "{body}");
+    // Header case, whitespace, chunk extensions and trailers are all fine.
+    let valid = chunked_post(
+        "Transfer-Encoding:  ChUnKeD ",
+        b"5;x=y\r\nentry\r\n6\r\n=again\r\n0\r\nX-Trailer: 1\r\n\r\n",
+    );
+    let (status, body) = raw_post(node.http, &valid, false);
+    assert_eq!(status, 201, "{body}");
+    assert!(wait_until(Duration::from_secs(10), || {
+        let texts = node.texts();
+        texts.contains(&"ok!".to_owned()) && texts.contains(&"again".to_owned())
+    }));
+    println!("  -> 201, and the entries appear");
+    let before = node.board().unwrap();
+
+    // A chunk that claims 64 KiB and a byte, and holds them: a form the
+    // routes would take, but for its length.
+    let mut huge = b"10001\r\nentry=big&pad=".to_vec();
+    huge.resize(huge.len() + 0x10001 - 14, b'x');
+    huge.extend_from_slice(b"\r\n0\r\n\r\n");
+    // A form the routes would take, cut short. The pad takes it past 1024
+    // bytes: tiny_http reads smaller bodies whole before the request is
+    // served and drops the connection when one ends early, so a cut there
+    // never reaches serve() at all.
+    let form = format!("entry=short-cl&pad={}", "x".repeat(1500));
+    let mut short_cl = format!(
+        "POST /board HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        form.len() + 100
+    )
+    .into_bytes();
+    short_cl.extend_from_slice(form.as_bytes());
+    let cases: Vec<(&str, Vec<u8>, bool, u16)> = vec![
+        (
+            "a chunk declared longer than sent, then the client closes its side",
+            chunked_post(chunked, b"20\r\nentry=short"),
+            true,
+            400,
+        ),
+        (
+            "a chunk of ffffffffffffffff bytes holding what looks like the end, then close",
+            chunked_post(chunked, b"ffffffffffffffff\r\nentry=a\r\n0\r\n\r\n"),
+            true,
+            400,
+        ),
+        (
+            "a body cut inside a chunk-size line, then close",
+            chunked_post(chunked, b"8\r\nentry=cu\r\n1"),
+            true,
+            400,
+        ),
+        (
+            "the last chunk without the final CRLF, then close",
+            chunked_post(chunked, b"7\r\nentry=b\r\n0\r\n"),
+            true,
+            400,
+        ),
+        (
+            "a chunk size with a non-hex digit",
+            chunked_post(chunked, b"7z\r\nentry=c\r\n0\r\n\r\n"),
+            false,
+            400,
+        ),
+        (
+            "a chunk size of 17 hex digits",
+            chunked_post(chunked, b"00000000000000007\r\nentry=d\r\n0\r\n\r\n"),
+            false,
+            400,
+        ),
+        (
+            "a chunk over 64 KiB, with its data",
+            chunked_post(chunked, &huge),
+            false,
+            413,
+        ),
+        (
+            "chunk data not followed by CRLF",
+            chunked_post(chunked, b"7\r\nentry=eXX0\r\n\r\n"),
+            false,
+            400,
+        ),
+        (
+            "a chunk-size line ended by a bare LF",
+            chunked_post(chunked, b"7\nentry=f\r\n0\r\n\r\n"),
+            false,
+            400,
+        ),
+        (
+            "Transfer-Encoding: gzip (over a chunked-looking body)",
+            chunked_post("Transfer-Encoding: gzip", b"7\r\nentry=g\r\n0\r\n\r\n"),
+            false,
+            501,
+        ),
+        (
+            "Transfer-Encoding: gzip, chunked",
+            chunked_post(
+                "Transfer-Encoding: gzip, chunked",
+                b"7\r\nentry=h\r\n0\r\n\r\n",
+            ),
+            false,
+            501,
+        ),
+        (
+            "two Transfer-Encoding headers, chunked first",
+            chunked_post(
+                "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip",
+                b"7\r\nentry=i\r\n0\r\n\r\n",
+            ),
+            false,
+            501,
+        ),
+        (
+            "a Content-Length body cut short, then close",
+            short_cl,
+            true,
+            400,
+        ),
+    ];
+    // Every case is tried and the failures reported together, so that one
+    // run shows all the cases a regression lets through.
+    let mut wrong = Vec::new();
+    let mut last = before.clone();
+    for (what, request, then_close, want) in cases {
+        tried(what);
+        let (status, body) = raw_post(node.http, &request, then_close);
+        let body = body.trim();
+        println!("  -> {status}: {body}");
+        let error: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+        if status != want || !error["error"].is_string() {
+            wrong.push(format!(
+                "{what}: wanted {want} and a JSON error, got {status} {body}"
+            ));
+        }
+        if want == 501 && !body.contains("chunked") {
+            wrong.push(format!("{what}: the 501 does not name what works: {body}"));
+        }
+        let board = node.board().expect("the node answers");
+        if board["entries"] != last["entries"] {
+            wrong.push(format!("{what}: the board changed: {}", board["entries"]));
+        }
+        last = board;
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+
+    // A write posted after all of them and seen everywhere: anything the
+    // bad ones had slipped in would be ordered before it, hence seen too.
+    assert_eq!(node.add("after").0, 201);
+    let after = node.board().unwrap();
+    let texts = |board: &serde_json::Value| -> Vec<String> {
+        board["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["text"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut expected = texts(&before);
+    expected.push("after".to_owned());
+    assert_eq!(texts(&after), expected, "something slipped in");
+    assert!(wait_until(Duration::from_secs(10), || cluster.converged()));
+    intact(&cluster, &after);
 }
