@@ -25,6 +25,7 @@ fn main() {
         ("board_snapshot", board_seeds()),
         ("core_datagrams", core_seeds()),
         ("chunked_decode", chunked_seeds()),
+        ("form_multipart", multipart_seeds()),
     ] {
         let dir = root.join(target);
         fs::create_dir_all(&dir).expect("create corpus dir");
@@ -99,6 +100,37 @@ fn http_seeds() -> Vec<(String, Vec<u8>)> {
             }
             (name.to_string(), input)
         })
+        .collect()
+}
+
+// ----- form_multipart --------------------------------------------------------
+
+/// Multipart bodies with the boundary `XyZ`: what curl -F sends, a file
+/// part, a preamble and epilogue, and one cut before its closing boundary.
+fn multipart_seeds() -> Vec<(String, Vec<u8>)> {
+    let seeds: [(&str, &[u8]); 4] = [
+        (
+            "curl",
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"entry\"\r\n\r\nhi\r\n--XyZ--\r\n",
+        ),
+        (
+            "two-fields-file",
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"delete\"\r\n\r\n0\r\n--XyZ\r\n\
+              Content-Disposition: form-data; name=\"entry\"; filename=\"a.txt\"\r\n\
+              Content-Type: text/plain\r\n\r\nline\r\nline\r\n--XyZ--",
+        ),
+        (
+            "preamble-epilogue",
+            b"pre\r\n--XyZ \t\r\nContent-Disposition: form-data; name=e\r\n\r\nv\r\n--XyZ--\r\nepi",
+        ),
+        (
+            "cut",
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"entry\"\r\n\r\nhal",
+        ),
+    ];
+    seeds
+        .into_iter()
+        .map(|(name, body)| (name.to_string(), body.to_vec()))
         .collect()
 }
 
