@@ -14,8 +14,6 @@
 
 use std::time::Duration;
 
-use log::info;
-
 use super::{Duty, Node, Time};
 use crate::wire::{Message, NodeId};
 
@@ -46,9 +44,15 @@ impl Node {
             Some(t) => format!("no leader heard for {} ms", now.since(t).as_millis()),
             None => "no leader known".to_owned(),
         };
-        info!(
-            "node {}: {silence}; calling an election with rank {}",
-            self.cfg.id, self.rank
+        let kind = if self.leader_contact.is_some() {
+            "suspect"
+        } else {
+            "election"
+        };
+        let rank = self.rank;
+        self.story(
+            kind,
+            format!("{silence}; calling an election with rank {rank}"),
         );
         let higher: Vec<NodeId> = self
             .peers
@@ -98,9 +102,9 @@ impl Node {
     pub(super) fn on_alive(&mut self, now: Time, from: NodeId) {
         self.higher_alive = Some(now);
         if matches!(self.duty, Duty::Candidate(_)) {
-            info!(
-                "node {}: node {from} outranks this one and is alive; waiting for it to lead",
-                self.cfg.id
+            self.story(
+                "role",
+                format!("node {from} outranks this one and is alive; waiting for it to lead"),
             );
             self.wait_for_leader(now);
         }

@@ -19,6 +19,7 @@
 
 mod clock;
 mod election;
+pub mod events;
 mod reads;
 mod recovery;
 mod replication;
@@ -266,6 +267,9 @@ pub struct Node {
     /// The member that told this process its boot is over (see
     /// [`Message::Superseded`]).
     superseded: Option<NodeId>,
+    events: events::Events,
+    /// Datagrams sent when the latest commit was announced (see `commit` events).
+    sent_at_commit: u64,
 }
 
 impl Node {
@@ -322,12 +326,15 @@ impl Node {
             counters: Counters::default(),
             version_warned: Default::default(),
             superseded: None,
+            events: Default::default(),
+            sent_at_commit: 0,
             cfg,
         };
         node.wait_for_leader(now);
-        info!(
-            "node {}: booted with attribute {} (rank {}); no state yet, looking for a leader",
-            node.cfg.id, attribute, node.rank
+        let rank = node.rank;
+        node.story(
+            "recovery",
+            format!("booted with attribute {attribute} (rank {rank}); no state yet, looking for a leader"),
         );
         node
     }
@@ -376,6 +383,7 @@ impl Node {
         traffic.datagrams += 1;
         traffic.bytes += datagram.len() as u64;
         self.note_sender(now, &envelope);
+        self.note_message(events::election_label(&envelope.message), from, self.cfg.id);
         self.dispatch(now, envelope);
     }
 
@@ -839,6 +847,7 @@ impl Node {
     }
 
     fn send(&mut self, to: NodeId, message: Message) {
+        self.note_message(events::election_label(&message), self.cfg.id, to);
         let kind = message.kind();
         if let Some(payload) = wire::encode(&self.envelope(message)) {
             self.count_sent(kind, payload.len());
@@ -862,11 +871,13 @@ impl Node {
     /// Sends one message to every other member, encoding it once.
     fn broadcast(&mut self, message: Message) {
         let kind = message.kind();
+        let label = events::election_label(&message);
         let Some(payload) = wire::encode(&self.envelope(message)) else {
             return;
         };
         let others: Vec<NodeId> = self.peers.keys().copied().collect();
         for to in others {
+            self.note_message(label, self.cfg.id, to);
             self.count_sent(kind, payload.len());
             self.out.push_back(Transmit {
                 to,
@@ -929,10 +940,11 @@ impl Node {
             self.reads.heard = 0;
             self.reads.acked = 0;
             if let Duty::Leader(l) = &self.duty {
-                info!(
-                    "node {}: stepping down as leader of epoch {} for epoch {}",
-                    self.cfg.id, l.epoch, epoch
+                let text = format!(
+                    "stepping down as leader of epoch {} for epoch {epoch}",
+                    l.epoch
                 );
+                self.story("role", text);
             }
         }
     }

@@ -146,12 +146,12 @@ impl Node {
     fn finish_recovery(&mut self, leader: NodeId) {
         if self.is_recovering() {
             self.memory = Memory::Active;
-            info!(
-                "node {}: RECOVERED the board from leader {leader}: seq {}, {} entries",
-                self.cfg.id,
+            let text = format!(
+                "RECOVERED the board from leader {leader}: seq {}, {} entries",
                 self.applied,
                 self.board.len()
             );
+            self.story("recovery", text);
         }
     }
 

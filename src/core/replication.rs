@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use log::{error, info, warn};
+use log::{error, warn};
 
 use super::{Duty, Following, Memory, Node, Time};
 use crate::wire::{
@@ -102,13 +102,13 @@ impl Node {
             command: Command::Noop,
         });
         self.verified = self.log.last().seq;
-        info!(
-            "node {}: LEADER of epoch {epoch} (rank {}), log up to seq {}, commit {}",
-            self.cfg.id,
+        let text = format!(
+            "LEADER of epoch {epoch} (rank {}), log up to seq {}, commit {}",
             self.rank,
             self.log.last().seq,
             self.commit
         );
+        self.story("epoch", text);
         self.heartbeat();
         self.advance_commit();
     }
@@ -191,12 +191,7 @@ impl Node {
             };
         }
         p.acked_at = Some(now);
-        if p.recovering && !recovering {
-            info!(
-                "node {}: node {} has recovered and counts again",
-                self.cfg.id, from.id
-            );
-        }
+        let recovered = p.recovering && !recovering;
         // Recorded as reported; whether it counts is the commit rule's
         // business (a recovering member's copy never does). A recovering
         // member may still drop what it pulled, so its word replaces, and
@@ -209,6 +204,12 @@ impl Node {
         };
         p.recovering = recovering;
         p.round = p.round.max(round);
+        if recovered {
+            self.story(
+                "recovery",
+                format!("node {} has recovered and counts again", from.id),
+            );
+        }
         self.advance_commit();
     }
 
@@ -243,8 +244,26 @@ impl Node {
                 }
             }
         }
+        let previous = self.commit;
         self.commit = n;
+        self.note_commit(previous);
         self.apply_committed();
+    }
+
+    /// A commit at the leader, with what it cost: the datagrams this node
+    /// sent since the previous commit (appends, heartbeats, their retries).
+    fn note_commit(&mut self, previous: u64) {
+        let sent: u64 = self.counters.sent.iter().map(|t| t.datagrams).sum();
+        let cost = sent - self.sent_at_commit.min(sent);
+        self.sent_at_commit = sent;
+        let seq = self.commit;
+        self.quiet_story(
+            "commit",
+            format!(
+                "committed seq {}..={seq}: {cost} datagrams sent since seq {previous}",
+                previous + 1
+            ),
+        );
     }
 
     pub(super) fn has_quorum(&self, now: Time) -> bool {
@@ -411,10 +430,7 @@ impl Node {
             deadline,
         });
         if newly {
-            info!(
-                "node {}: following leader {from} of epoch {epoch}",
-                self.cfg.id
-            );
+            self.story("role", format!("following leader {from} of epoch {epoch}"));
         }
         true
     }

@@ -99,9 +99,9 @@ impl Node {
                 takeover.no_state.insert(self.cfg.id, self.boot);
             }
         }
-        info!(
-            "node {}: no higher rank answered; taking over as leader of epoch {epoch}",
-            self.cfg.id
+        self.story(
+            "takeover",
+            format!("no higher rank answered; taking over as leader of epoch {epoch}"),
         );
         self.duty = Duty::Preparing(takeover);
         self.broadcast(Message::Prepare { epoch, trial: true });
@@ -114,10 +114,11 @@ impl Node {
             return;
         };
         if now >= t.deadline {
-            info!(
-                "node {}: takeover of epoch {} got no majority in time; standing back",
-                self.cfg.id, t.epoch
+            let text = format!(
+                "takeover of epoch {} got no majority in time; standing back",
+                t.epoch
             );
+            self.story("takeover", text);
             self.pull = None;
             self.wait_for_leader(now);
             return;
@@ -243,23 +244,23 @@ impl Node {
         self.highest_number = self.highest_number.max(promised.number);
         match &self.duty {
             Duty::Preparing(t) if t.epoch == epoch && (promised > epoch || leader_alive) => {
-                info!(
-                    "node {}: node {from} refused epoch {epoch} ({}); standing back",
-                    self.cfg.id,
-                    if leader_alive {
-                        "it still hears a leader"
-                    } else {
-                        "it promised a later epoch"
-                    }
+                let why = if leader_alive {
+                    "it still hears a leader"
+                } else {
+                    "it promised a later epoch"
+                };
+                self.story(
+                    "takeover",
+                    format!("node {from} refused epoch {epoch} ({why}); standing back"),
                 );
                 self.pull = None;
                 self.wait_for_leader(now);
             }
             Duty::Leader(l) if l.epoch == epoch => {
                 if promised > epoch {
-                    info!(
-                        "node {}: node {from} follows a later epoch {promised}; stepping down",
-                        self.cfg.id
+                    self.story(
+                        "role",
+                        format!("node {from} follows a later epoch {promised}; stepping down"),
                     );
                     self.wait_for_leader(now);
                 } else if !leader_alive {
@@ -367,6 +368,10 @@ impl Node {
         };
         let epoch = t.epoch;
         let with_state = t.promises.len();
+        let promised_by: Vec<String> = (t.promises.keys().chain(t.no_state.keys()))
+            .filter(|&&id| id != self.cfg.id)
+            .map(|id| id.to_string())
+            .collect();
         // Who may follow this epoch before they are fenced.
         let counted: Vec<Incarnation> = t
             .no_state
@@ -375,11 +380,11 @@ impl Node {
             .map(|(&id, &boot)| Incarnation { id, boot })
             .collect();
         if self.is_recovering() && self.log.last().seq > 0 {
-            info!(
-                "node {}: recovered the board (seq {}) while taking over",
-                self.cfg.id,
+            let text = format!(
+                "recovered the board (seq {}) while taking over",
                 self.log.last().seq
             );
+            self.story("recovery", text);
         }
         self.memory = Memory::Active;
         self.promise(epoch);
@@ -399,6 +404,13 @@ impl Node {
                 );
             }
         }
+        self.story(
+            "epoch",
+            format!(
+                "epoch {epoch} begins, promised by {}",
+                promised_by.join(", ")
+            ),
+        );
         self.become_leader(now, epoch, counted);
     }
 }
