@@ -19,7 +19,7 @@ same board in the same order.
 USAGE:
   blackboard node --id N --peers 1=HOST:PORT,2=HOST:PORT,... --http HOST:PORT [options]
   blackboard node --id N --servers ADDR1,ADDR2,...  [options]
-  blackboard cluster [--nodes 5] [options]
+  blackboard cluster [--nodes 5] [--demo] [options]
   blackboard sim [--nodes 3,5,9,15] [--seeds 20]
   blackboard bench [--nodes 3] [--clients 16] [--seconds 5] [--failovers 5] [--quick] [--json]
   blackboard soak [--seconds 180] [--nodes 3] [--writers 4] [--kill-every 20]
@@ -35,19 +35,32 @@ NODE:
                           address, port 80 (--http-port, or --http HOST:PORT)
   --udp-port P            UDP port for --servers addresses without a port (7000)
   --http-port P           HTTP port with --servers (80)
+  --pace normal|demo      timing defaults: normal is a 50 ms heartbeat and a
+                          300 ms timeout; demo is 500 ms and 3000 ms, slow
+                          enough to watch (the two flags below override it)
   --heartbeat-ms MS       leader heartbeat interval (50)
   --timeout-ms MS         failure detection: a leader unheard this long is
                           suspected and an election starts (300)
   --request-timeout-ms MS a write that cannot commit answers 503 after this (3000)
   --log-level LEVEL       off, error, warn, info, debug or trace (info)
   --www DIR               serve the page from DIR instead of the built-in copy
+  --cluster NAME          mixed into the cluster identity: nodes given another
+                          name (or none) refuse each other's datagrams
+  --allow-faults          accept fault injection (for demos and tests)
 
 CLUSTER (try it on one machine):
   --nodes N               how many nodes (5): HTTP 127.0.0.1:8001.., UDP 7001..
   --http-base P           first HTTP port (8001)
   --udp-base P            first UDP port (7001)
-  plus the timing and --log-level options above, passed to every node.
-  Prints one line per node (id, pid, URL); Ctrl-C stops them all.
+  --demo                  every node with --pace demo and --allow-faults
+  plus --pace, the timing and --log-level options above, passed to every node.
+  Refuses to start while any of its ports is in use (exit 1, naming the port).
+  Each launch gives its nodes a fresh --cluster name, so a node left from
+  another launch is refused. Node logs: $TMPDIR/blackboard-cluster-PID/.
+  Prints one line per node (id, pid, URL), then takes commands on standard
+  input: kill N (kill -9 node N), restart N (start it again, empty), status,
+  quit. Ctrl-C, SIGTERM or quit stop every node it started; the end of
+  standard input does not.
 
 SIM (message costs from the deterministic simulator):
   --nodes LIST            cluster sizes to measure (3,5,9,15)
@@ -170,12 +183,42 @@ fn millis(pairs: &[(&str, &str)], flag: &str, default: u64) -> Result<Duration, 
     Ok(Duration::from_millis(ms))
 }
 
-const TIMING: [&str; 4] = [
+const TIMING: [&str; 5] = [
+    "--pace",
     "--heartbeat-ms",
     "--timeout-ms",
     "--request-timeout-ms",
     "--log-level",
 ];
+
+/// Heartbeat and failure timeout: `pace` gives the defaults, explicit
+/// `--heartbeat-ms` and `--timeout-ms` override them.
+fn timing(p: &[(&str, &str)], pace: &str) -> Result<(Duration, Duration), String> {
+    let (heartbeat, timeout) = match pace {
+        "normal" => (50, 300),
+        "demo" => (500, 3000),
+        other => return Err(format!("unknown pace `{other}` (normal or demo)")),
+    };
+    let heartbeat = millis(p, "--heartbeat-ms", heartbeat)?;
+    let timeout = millis(p, "--timeout-ms", timeout)?;
+    if timeout < heartbeat * 2 {
+        return Err("`--timeout-ms` must be at least twice `--heartbeat-ms`".into());
+    }
+    Ok((heartbeat, timeout))
+}
+
+/// `--cluster NAME`: printable without quoting, as the launcher prints the
+/// command that restarts a node.
+fn cluster_name(p: &[(&str, &str)]) -> Result<Option<String>, String> {
+    let Some(name) = get(p, "--cluster") else {
+        return Ok(None);
+    };
+    let fits = |b: u8| b.is_ascii_alphanumeric() || b"-_.".contains(&b);
+    if name.is_empty() || name.len() > 64 || !name.bytes().all(fits) {
+        return Err("`--cluster` wants 1 to 64 letters, digits, `-`, `_` or `.`".into());
+    }
+    Ok(Some(name.to_owned()))
+}
 
 fn log_level(pairs: &[(&str, &str)]) -> Result<log::LevelFilter, String> {
     match get(pairs, "--log-level").unwrap_or("info") {
@@ -198,6 +241,7 @@ fn resolve(text: &str) -> Result<SocketAddr, String> {
 }
 
 fn parse_node(args: &[String]) -> Result<Command, String> {
+    let (flags, rest) = switches(args, &["--allow-faults"]);
     let mut known = vec![
         "--id",
         "--peers",
@@ -206,9 +250,10 @@ fn parse_node(args: &[String]) -> Result<Command, String> {
         "--udp-port",
         "--http-port",
         "--www",
+        "--cluster",
     ];
     known.extend(TIMING);
-    let p = pairs(args, &known)?;
+    let p = pairs(&rest, &known)?;
     let id: NodeId = number("--id", get(&p, "--id").ok_or("`--id` is required")?)?;
     if id == 0 {
         return Err("`--id` must be 1 or more".into());
@@ -228,11 +273,7 @@ fn parse_node(args: &[String]) -> Result<Command, String> {
     if !peers.iter().any(|(i, _)| *i == id) {
         return Err(format!("`--id {id}` is not one of the members"));
     }
-    let heartbeat = millis(&p, "--heartbeat-ms", 50)?;
-    let timeout = millis(&p, "--timeout-ms", 300)?;
-    if timeout < heartbeat * 2 {
-        return Err("`--timeout-ms` must be at least twice `--heartbeat-ms`".into());
-    }
+    let (heartbeat, timeout) = timing(&p, get(&p, "--pace").unwrap_or("normal"))?;
     let options = Options {
         id,
         peers,
@@ -241,6 +282,8 @@ fn parse_node(args: &[String]) -> Result<Command, String> {
         timeout,
         request_timeout: millis(&p, "--request-timeout-ms", 3000)?,
         www: get(&p, "--www").map(PathBuf::from),
+        cluster: cluster_name(&p)?,
+        allow_faults: !flags.is_empty(),
     };
     Ok(Command::Node(options, log_level(&p)?))
 }
@@ -307,20 +350,40 @@ fn servers(
 }
 
 fn parse_cluster(args: &[String]) -> Result<Command, String> {
+    let (flags, rest) = switches(args, &["--demo"]);
+    let demo = !flags.is_empty();
     let mut known = vec!["--nodes", "--http-base", "--udp-base"];
     known.extend(TIMING);
-    let p = pairs(args, &known)?;
+    let p = pairs(&rest, &known)?;
     let nodes: u16 = number("--nodes", get(&p, "--nodes").unwrap_or("5"))?;
     if !(1..=99).contains(&nodes) {
         return Err("`--nodes` must be between 1 and 99".into());
     }
     let http_base: u16 = number("--http-base", get(&p, "--http-base").unwrap_or("8001"))?;
     let udp_base: u16 = number("--udp-base", get(&p, "--udp-base").unwrap_or("7001"))?;
+    if http_base == 0 || udp_base == 0 {
+        return Err("ports start at 1".into());
+    }
     if http_base.checked_add(nodes).is_none() || udp_base.checked_add(nodes).is_none() {
         return Err("ports would go past 65535".into());
     }
+    if demo && get(&p, "--pace").is_some() {
+        return Err("`--demo` sets `--pace demo`: give one or the other".into());
+    }
+    // Checked here so that a bad combination stops the launcher, not each node.
+    timing(
+        &p,
+        if demo {
+            "demo"
+        } else {
+            get(&p, "--pace").unwrap_or("normal")
+        },
+    )?;
     log_level(&p)?;
     let mut node_args = Vec::new();
+    if demo {
+        node_args.extend(["--pace", "demo", "--allow-faults"].map(String::from));
+    }
     for flag in TIMING {
         if let Some(v) = get(&p, flag) {
             node_args.push(flag.to_owned());
@@ -493,5 +556,82 @@ mod tests {
         };
         assert_eq!(c.nodes, 3);
         assert_eq!(c.node_args, args("--timeout-ms 400"));
+    }
+
+    const MEMBER: &str = "node --id 1 --peers 1=127.0.0.1:7001 --http 127.0.0.1:8001";
+
+    #[test]
+    fn pace_sets_the_defaults_and_explicit_timing_wins() {
+        let ms = Duration::from_millis;
+        let timing = |extra: &str| {
+            let o = node(&format!("{MEMBER} {extra}"))?;
+            Ok::<_, String>((o.heartbeat, o.timeout))
+        };
+        assert_eq!(timing(""), Ok((ms(50), ms(300))));
+        assert_eq!(timing("--pace normal"), Ok((ms(50), ms(300))));
+        assert_eq!(timing("--pace demo"), Ok((ms(500), ms(3000))));
+        assert_eq!(
+            timing("--pace=demo --heartbeat-ms 100"),
+            Ok((ms(100), ms(3000)))
+        );
+        assert_eq!(
+            timing("--pace demo --timeout-ms 1000"),
+            Ok((ms(500), ms(1000)))
+        );
+        let too_short = timing("--pace demo --timeout-ms 900").unwrap_err();
+        assert!(too_short.contains("twice"), "{too_short}");
+        let unknown = timing("--pace brisk").unwrap_err();
+        assert!(unknown.contains("unknown pace `brisk`"), "{unknown}");
+    }
+
+    #[test]
+    fn cluster_name_and_allow_faults() {
+        let o = node(MEMBER).unwrap();
+        assert_eq!((o.cluster, o.allow_faults), (None, false));
+        let o = node(&format!("{MEMBER} --allow-faults --cluster run-1.a_B")).unwrap();
+        assert_eq!(
+            (o.cluster.as_deref(), o.allow_faults),
+            (Some("run-1.a_B"), true)
+        );
+        // A switch takes no value, so it may stand between other flags.
+        let o = node("node --allow-faults --id 1 --peers 1=127.0.0.1:7001 --http 127.0.0.1:8001")
+            .unwrap();
+        assert!(o.allow_faults);
+        for bad in ["a/b", "", "x y", "é"] {
+            let mut line = args(MEMBER);
+            line.extend(["--cluster".to_owned(), bad.to_owned()]);
+            let err = parse(&line).unwrap_err();
+            assert!(err.contains("`--cluster` wants"), "`{bad}`: {err}");
+        }
+        let long = "x".repeat(65);
+        assert!(node(&format!("{MEMBER} --cluster {long}")).is_err());
+        assert!(node(&format!("{MEMBER} --cluster {}", &long[1..])).is_ok());
+    }
+
+    #[test]
+    fn cluster_demo_passes_pace_and_faults_to_every_node() {
+        let cluster = |line: &str| match parse(&args(line))? {
+            Command::Cluster(c) => Ok(c.node_args),
+            other => Err(format!("not a cluster: {other:?}")),
+        };
+        assert_eq!(
+            cluster("cluster --demo --nodes 3"),
+            Ok(args("--pace demo --allow-faults"))
+        );
+        assert_eq!(
+            cluster("cluster --demo --timeout-ms 5000"),
+            Ok(args("--pace demo --allow-faults --timeout-ms 5000"))
+        );
+        assert_eq!(cluster("cluster --pace demo"), Ok(args("--pace demo")));
+        assert_eq!(cluster("cluster"), Ok(vec![]));
+        for (line, why) in [
+            ("cluster --demo --pace normal", "one or the other"),
+            ("cluster --demo --timeout-ms 900", "twice"),
+            ("cluster --pace slow", "unknown pace"),
+            ("cluster --udp-base 0", "start at 1"),
+        ] {
+            let err = cluster(line).unwrap_err();
+            assert!(err.contains(why), "`{line}`: {err}");
+        }
     }
 }
