@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::board::{Board, Outcome, MAX_ENTRIES};
 use crate::core::{Counters, Done, Status, Unavailable};
+use crate::fault::Fault;
 use crate::json::Json;
 use crate::wire::{Kind, NodeId, Op, MAX_ENTRY_BYTES};
 
@@ -23,6 +24,10 @@ pub enum Call {
     Status,
     Metrics,
     Write(Op),
+    /// `GET /events?since=N`: the protocol events after N (long-polls).
+    Events(u64),
+    /// `POST /fault`: start or heal a demo fault (with `--allow-faults`).
+    Fault(Fault),
 }
 
 /// How `GET /board` reads.
@@ -80,6 +85,8 @@ pub struct Answer {
     pub body: Arc<[u8]>,
     pub retry_after: Option<u32>,
     pub allow: Option<&'static str>,
+    /// `Access-Control-Allow-Origin`: another member's page may read this.
+    pub allow_origin: Option<String>,
 }
 
 impl Answer {
@@ -95,6 +102,7 @@ impl Answer {
             body: body.into_bytes().into(),
             retry_after: None,
             allow: None,
+            allow_origin: None,
         }
     }
 
@@ -199,6 +207,19 @@ pub fn route(
         }
         (["board" | "entries", id], "DELETE") => Ok(Call::Write(Op::Delete { id: entry_id(id)? })),
         (["board" | "entries", _], _) => Err(Answer::method_not_allowed("POST, PUT, DELETE")),
+        (["events"], "GET") => {
+            let pairs = parse_form(None, query.as_bytes())?;
+            match field(&pairs, "since").map(str::parse) {
+                None => Ok(Call::Events(0)),
+                Some(Ok(since)) => Ok(Call::Events(since)),
+                Some(Err(_)) => Err(Answer::error(400, "`since` must be an event number")),
+            }
+        }
+        (["events"], _) => Err(Answer::method_not_allowed("GET")),
+        (["fault"], "POST") => Fault::from_form(&form()?)
+            .map(Call::Fault)
+            .map_err(|why| Answer::error(400, &why)),
+        (["fault"], _) => Err(Answer::method_not_allowed("POST")),
         (["status"], "GET") => Ok(Call::Status),
         (["metrics"], "GET") => Ok(Call::Metrics),
         (["status"] | ["metrics"], _) => Err(Answer::method_not_allowed("GET")),
@@ -312,6 +333,11 @@ pub struct Surroundings<'a> {
     pub version: &'static str,
     /// Counters kept outside the core (HTTP side, strangers).
     pub extra: &'a [(&'static str, u64)],
+    /// Heartbeat interval and failure timeout.
+    pub pace: (std::time::Duration, std::time::Duration),
+    pub faults_allowed: bool,
+    /// The demo fault in force, in words.
+    pub fault: Option<String>,
 }
 
 pub fn status_json(status: &Status, counters: &Counters, around: &Surroundings) -> String {
@@ -329,20 +355,38 @@ pub fn status_json(status: &Status, counters: &Counters, around: &Surroundings) 
         .field_num("commit", status.commit)
         .field_num("seq", status.applied)
         .field_str("http", around.http)
-        .field_str("version", around.version)
-        .key("peers")
-        .open_array();
+        .field_str("version", around.version);
+    let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    j.key("pace")
+        .open()
+        .field_num("heartbeat_ms", ms(around.pace.0))
+        .field_num("timeout_ms", ms(around.pace.1))
+        .close()
+        .key("faults_allowed")
+        .bool(around.faults_allowed);
+    match &around.fault {
+        Some(f) => j.field_str("fault", f),
+        None => j.key("fault").null(),
+    };
+    match status.leader_silent {
+        Some(d) => j.field_num("leader_silent_ms", ms(d)),
+        None => j.key("leader_silent_ms").null(),
+    };
+    j.key("peers").open_array();
     for p in &status.peers {
         let addr = around
             .addrs
             .iter()
             .find(|(id, _)| *id == p.id)
             .map_or("", |(_, a)| a.as_str());
-        j.open()
-            .field_num("id", p.id)
-            .field_str("addr", addr)
-            .key("alive")
-            .bool(p.alive);
+        j.open().field_num("id", p.id).field_str("addr", addr);
+        // Its page: the host it is reached at, the port it told.
+        let host = addr.rsplit_once(':').map(|(h, _)| h);
+        match (host, p.http_port) {
+            (Some(h), Some(port)) => j.field_str("http", &format!("{h}:{port}")),
+            _ => j.key("http").null(),
+        };
+        j.key("alive").bool(p.alive);
         match p.last_heard {
             Some(d) => j.field_num(
                 "last_heard_ms",
@@ -510,6 +554,15 @@ mod tests {
             route("GET", "/board?since=42", b""),
             Ok(Call::Board(BoardRead::Since(42)))
         );
+        assert_eq!(route("GET", "/events", b""), Ok(Call::Events(0)));
+        assert_eq!(route("GET", "/events?since=7", b""), Ok(Call::Events(7)));
+        assert_eq!(status_of(route("GET", "/events?since=x", b"")), 400);
+        assert_eq!(
+            route("POST", "/fault", b"action=crash&seconds=2"),
+            Ok(Call::Fault(Fault::Crash { seconds: 2 }))
+        );
+        assert_eq!(status_of(route("POST", "/fault", b"action=nap")), 400);
+        assert_eq!(status_of(route("GET", "/fault", b"")), 405);
         assert_eq!(route("GET", "/status", b""), Ok(Call::Status));
         assert_eq!(route("GET", "/metrics", b""), Ok(Call::Metrics));
     }

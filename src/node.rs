@@ -30,8 +30,11 @@ use mio::{Events, Interest, Poll, Token as MioToken, Waker};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 
+use crate::core::events::Event;
 use crate::core::{Config, Node, Time, Token};
+use crate::fault::{Fault, Faults};
 use crate::http::{self, Answer, BoardRead, Call, Page, Surroundings, MAX_BODY};
+use crate::timeline::Timeline;
 use crate::wire::{NodeId, MAX_DATAGRAM};
 
 const UDP: MioToken = MioToken(0);
@@ -52,6 +55,11 @@ pub struct Options {
     pub request_timeout: Duration,
     /// Serve the page from this folder instead of the embedded copy.
     pub www: Option<PathBuf>,
+    /// `--cluster NAME`: runs on the same addresses under other names refuse
+    /// each other (it is mixed into the cluster identity).
+    pub cluster: Option<String>,
+    /// `--allow-faults`: fault injection only when asked for at start.
+    pub allow_faults: bool,
 }
 
 /// A request handed from an HTTP thread to the loop.
@@ -121,10 +129,11 @@ pub fn run(opts: Options) -> Result<(), String> {
         heartbeat: opts.heartbeat,
         timeout: opts.timeout,
         request_timeout: opts.request_timeout,
-        cluster: cluster_id(&opts.peers),
+        http_port: opts.http.port(),
+        cluster: crate::cluster::identity(cluster_id(&opts.peers), opts.cluster.as_deref()),
     };
     let clock = Instant::now();
-    let core = Node::new(config, rand::random(), Time(0));
+    let core = Node::new(config.clone(), rand::random(), Time(0));
     info!(
         "node {}: UDP {own}, HTTP http://{}/ , {} members, heartbeat {} ms, timeout {} ms",
         opts.id,
@@ -138,6 +147,11 @@ pub fn run(opts: Options) -> Result<(), String> {
         ids: opts.peers.iter().map(|(id, a)| (*a, *id)).collect(),
         http: opts.http.to_string(),
         core,
+        config,
+        timeline: Timeline::new(opts.id),
+        event_waiters: Vec::new(),
+        faults: Faults::default(),
+        allow_faults: opts.allow_faults,
         clock,
         timeout: opts.timeout,
         udp,
@@ -161,6 +175,13 @@ struct Driver {
     ids: HashMap<SocketAddr, NodeId>,
     http: String,
     core: Node,
+    /// What the core was built from: a crash (a demo fault) builds anew.
+    config: Config,
+    timeline: Timeline,
+    /// Long-polls of `/events`: answer when an event passes `since`, or at the deadline.
+    event_waiters: Vec<(u64, Instant, SyncSender<Answer>)>,
+    faults: Faults,
+    allow_faults: bool,
     clock: Instant,
     /// The failure-detection timeout: the longest the loop sleeps.
     timeout: Duration,
@@ -197,8 +218,11 @@ impl Driver {
             // for a deadline would grow by the step (the core counts a step
             // back as no time passing once it is told the time).
             let mut wait = Duration::from_micros(wake.0.saturating_sub(now.0)).min(self.timeout);
-            if !self.waiters.is_empty() {
+            if !self.waiters.is_empty() || !self.event_waiters.is_empty() {
                 wait = wait.min(Duration::from_secs(1));
+            }
+            if let Some(end) = self.faults.next_end() {
+                wait = wait.min(end.saturating_duration_since(Instant::now()));
             }
             if let Err(e) = poll.poll(&mut events, Some(wait)) {
                 if e.kind() != ErrorKind::Interrupted {
@@ -216,9 +240,12 @@ impl Driver {
                     _ => {}
                 }
             }
+            self.end_faults();
             // Every turn, due or not: the core reads its clock here, and
             // does nothing before a deadline.
-            self.core.handle_timeout(self.now());
+            if !self.faults.down() {
+                self.core.handle_timeout(self.now());
+            }
             self.carry_out();
             if let Some(by) = self.core.superseded() {
                 return Err(format!(
@@ -242,6 +269,9 @@ impl Driver {
                         );
                         continue;
                     };
+                    if self.faults.drops(rand::random::<u8>() % 100) {
+                        continue;
+                    }
                     let now = self.now();
                     self.core.handle_datagram(now, id, &buf[..len]);
                 }
@@ -254,7 +284,29 @@ impl Driver {
 
     fn take_jobs(&mut self) {
         while let Ok(job) = self.jobs.try_recv() {
+            if self.faults.down() && !matches!(job.call, Call::Fault(Fault::Heal)) {
+                // Crashed: as a dead process would, answer nothing useful.
+                let _ = job.reply.try_send(Answer::error(
+                    503,
+                    "this node is down: crashed by a demo fault, it reboots by itself",
+                ));
+                continue;
+            }
             match job.call {
+                Call::Events(since)
+                    if self.timeline.last() <= since && self.event_waiters.len() < MAX_WAITERS =>
+                {
+                    let deadline = Instant::now() + http::LONG_POLL;
+                    self.event_waiters.push((since, deadline, job.reply));
+                }
+                Call::Events(since) => {
+                    let _ = job
+                        .reply
+                        .try_send(Answer::json(200, self.timeline.answer(since)));
+                }
+                Call::Fault(fault) => {
+                    let _ = job.reply.try_send(self.start_fault(fault));
+                }
                 Call::Write(op) => {
                     let token = self.next_token;
                     self.next_token += 1;
@@ -295,6 +347,9 @@ impl Driver {
             let Some(addr) = self.addrs.get(&t.to) else {
                 continue;
             };
+            if self.faults.drops(rand::random::<u8>() % 100) {
+                continue;
+            }
             if let Err(e) = self.udp.send_to(&t.payload, *addr) {
                 // A full socket buffer or an unreachable peer: the protocol
                 // retransmits what matters.
@@ -318,7 +373,71 @@ impl Driver {
                 let _ = tx.try_send(answer);
             }
         }
+        while let Some(event) = self.core.poll_event() {
+            self.timeline.record(event);
+        }
         self.answer_waiters();
+        self.answer_event_waiters();
+    }
+
+    fn answer_event_waiters(&mut self) {
+        if self.event_waiters.is_empty() {
+            return;
+        }
+        let (last, now) = (self.timeline.last(), Instant::now());
+        let timeline = &self.timeline;
+        self.event_waiters.retain(|(since, deadline, reply)| {
+            let due = last > *since || now >= *deadline;
+            if due {
+                let _ = reply.try_send(Answer::json(200, timeline.answer(*since)));
+            }
+            !due
+        });
+    }
+
+    /// A fault started from `POST /fault`, recorded on the timeline.
+    fn start_fault(&mut self, fault: Fault) -> Answer {
+        if !self.allow_faults {
+            return Answer::error(
+                403,
+                "faults are off on this node: start it with --allow-faults \
+                 (blackboard cluster --demo does)",
+            );
+        }
+        if let Fault::Crash { .. } = fault {
+            // What a dead process owed its clients is never answered.
+            for (_, reply) in self.writes.drain().chain(self.reads.drain()) {
+                let _ = reply.try_send(Answer::unavailable());
+            }
+        }
+        self.faults.start(fault, Instant::now());
+        let text = fault.describe();
+        warn!("node {}: {text}", self.core.id());
+        self.record_fault(text.clone());
+        let mut j = crate::json::Json::new();
+        j.open().field_str("fault", &text).close();
+        Answer::json(202, j.finish())
+    }
+
+    fn end_faults(&mut self) {
+        let ended = self.faults.expire(Instant::now());
+        if ended.reboot {
+            self.core = Node::new(self.config.clone(), rand::random(), self.now());
+            self.board_cache = None;
+        }
+        for note in ended.notes {
+            info!("node {}: {note}", self.core.id());
+            self.record_fault(note.to_owned());
+        }
+    }
+
+    fn record_fault(&mut self, text: String) {
+        self.timeline.record(Event {
+            kind: "fault",
+            text,
+            from: None,
+            to: None,
+        });
     }
 
     fn answer_waiters(&mut self) {
@@ -390,6 +509,9 @@ impl Driver {
             http: &self.http,
             version: env!("CARGO_PKG_VERSION"),
             extra: &extra,
+            pace: (self.config.heartbeat, self.config.timeout),
+            faults_allowed: self.allow_faults,
+            fault: self.faults.describe(),
         };
         if as_status {
             Answer::json(
@@ -755,7 +877,41 @@ fn serve(
             Ok(call) => ask(call, opts, jobs, waker),
         }
     };
+    let answer = Answer {
+        allow_origin: member_origin(&request, opts),
+        ..answer
+    };
     respond(request, answer, opts.id);
+}
+
+/// The page of one member reads the others' `/events` and `/status` (the
+/// demo's cluster-wide timeline): an `Origin` on a member's host may, and
+/// nothing else, nor any other route.
+fn member_origin(request: &tiny_http::Request, opts: &Options) -> Option<String> {
+    let path = request.url().split('?').next().unwrap_or("");
+    if request.method() != &tiny_http::Method::Get || !matches!(path, "/events" | "/status") {
+        return None;
+    }
+    let origin = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Origin"))
+        .map(|h| h.value.as_str())?;
+    let authority = origin.strip_prefix("http://")?;
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    let host = if host == "localhost" {
+        "127.0.0.1"
+    } else {
+        host
+    };
+    let ip: std::net::IpAddr = host.trim_matches(['[', ']']).parse().ok()?;
+    opts.peers
+        .iter()
+        .any(|(_, addr)| addr.ip() == ip)
+        .then(|| origin.to_owned())
 }
 
 /// Hands a call to the event loop and waits for its answer.
@@ -764,7 +920,9 @@ fn ask(call: Call, opts: &Options, jobs: &Sender<Job>, waker: &Waker) -> Answer 
         Call::Write(_) | Call::Board(BoardRead::Linearizable) => {
             opts.request_timeout + Duration::from_secs(2)
         }
-        Call::Board(BoardRead::Since(_)) => http::LONG_POLL + Duration::from_secs(5),
+        Call::Board(BoardRead::Since(_)) | Call::Events(_) => {
+            http::LONG_POLL + Duration::from_secs(5)
+        }
         _ => Duration::from_secs(5),
     };
     let (reply, answer) = mpsc::sync_channel(1);
@@ -803,6 +961,10 @@ fn response(answer: Answer, node: NodeId) -> tiny_http::Response<std::io::Cursor
     }
     if let Some(allow) = answer.allow {
         headers.push(header("Allow", allow));
+    }
+    if let Some(origin) = &answer.allow_origin {
+        headers.push(header("Access-Control-Allow-Origin", origin));
+        headers.push(header("Vary", "Origin"));
     }
     // Every body's length is known: send it, never chunks (tiny_http chunks
     // bodies over 32 KiB by default, which simple clients cannot read).

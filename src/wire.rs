@@ -192,11 +192,16 @@ pub enum Message {
         index: u64,
     },
     // -- recovery: a rebooted node learns how far epochs have gone
-    Probe,
+    /// `http`: the sender's HTTP port (0 unknown), so that every member
+    /// can name every other's page (the page reads their `/events`).
+    Probe {
+        http: u16,
+    },
     Info {
         for_boot: u32,
         promised: Epoch,
         active: bool,
+        http: u16,
     },
     /// "Your boot `stale` is over: I have heard a later start of your id."
     /// The answer to a datagram from a retired boot: a process that was
@@ -315,7 +320,7 @@ impl Message {
             Message::Forward { .. } => Kind::Forward,
             Message::Read { .. } => Kind::Read,
             Message::ReadIndex { .. } => Kind::ReadIndex,
-            Message::Probe => Kind::Probe,
+            Message::Probe { .. } => Kind::Probe,
             Message::Info { .. } => Kind::Info,
             Message::Superseded { .. } => Kind::Superseded,
         }
@@ -344,9 +349,10 @@ impl Message {
     pub fn plausible(&self) -> bool {
         let n = |v: u64| v < PLAUSIBLE;
         match self {
-            Message::Election | Message::Alive | Message::Probe | Message::Superseded { .. } => {
-                true
-            }
+            Message::Election
+            | Message::Alive
+            | Message::Probe { .. }
+            | Message::Superseded { .. } => true,
             Message::Prepare { epoch, .. } | Message::NoState { epoch, .. } => epoch.plausible(),
             Message::Promise {
                 epoch,
@@ -573,11 +579,12 @@ pub fn one_of_each() -> Vec<Message> {
             batch: 6,
             index: 40,
         },
-        Message::Probe,
+        Message::Probe { http: 8001 },
         Message::Info {
             for_boot: 7,
             promised: epoch,
             active: true,
+            http: 8002,
         },
         Message::Superseded { stale: 7 },
     ]
@@ -692,7 +699,7 @@ mod tests {
 
     #[test]
     fn trailing_bytes_are_refused() {
-        let mut bytes = encode(&envelope(Message::Probe)).unwrap();
+        let mut bytes = encode(&envelope(Message::Probe { http: 0 })).unwrap();
         bytes.push(0);
         assert_eq!(decode(&bytes), Err(DecodeError::Malformed));
     }

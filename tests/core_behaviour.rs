@@ -28,6 +28,7 @@ fn config(id: NodeId, members: &[NodeId]) -> Config {
         heartbeat: HEARTBEAT,
         timeout: TIMEOUT,
         request_timeout: Duration::from_secs(3),
+        http_port: 0,
         cluster: CLUSTER,
     }
 }
@@ -558,8 +559,8 @@ fn an_election_goes_only_to_higher_or_unknown_ranks() {
 
     // Member 3 known to rank above, member 2 below.
     let mut m = Member::one_of_three(1);
-    m.hears(Other::high(3), Message::Probe);
-    m.hears(Other::low(2), Message::Probe);
+    m.hears(Other::high(3), Message::Probe { http: 0 });
+    m.hears(Other::low(2), Message::Probe { http: 0 });
     m.waits(TIMEOUT); // long past the deferral an Alive would cause
     let mark = m.mark();
     m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(()));
@@ -715,8 +716,8 @@ fn traffic_is_counted_per_kind_in_datagrams_and_bytes() {
     let mut m = Member::one_of_three(1);
     let (two, three) = (Other::high(2), Other::high(3));
     let mut probe_bytes = 0;
-    probe_bytes += m.hears(two, Message::Probe) as u64;
-    probe_bytes += m.hears(three, Message::Probe) as u64;
+    probe_bytes += m.hears(two, Message::Probe { http: 0 }) as u64;
+    probe_bytes += m.hears(three, Message::Probe { http: 0 }) as u64;
     let alive_bytes = m.hears(two, Message::Alive) as u64;
     let received = &m.node.counters().received;
     assert_eq!(received[Kind::Probe.index()].datagrams, 2);
@@ -922,7 +923,7 @@ fn without_a_leader_members_are_shown_by_their_last_word() {
         m.peer(3).role
     };
     assert_eq!(m.peer(3).role, "unknown", "never heard");
-    assert_eq!(role_after(&mut m, Message::Probe), "recovering");
+    assert_eq!(role_after(&mut m, Message::Probe { http: 0 }), "recovering");
     assert_eq!(role_after(&mut m, Message::Election), "candidate");
     assert_eq!(role_after(&mut m, Message::Alive), "candidate", "no hint");
     let noop = append(e, LogPos::default(), 0, vec![]);
@@ -1084,7 +1085,7 @@ fn a_cluster_of_more_than_64_members_still_shows_every_member() {
     let members: Vec<NodeId> = (1..=70).collect();
     let mut m = Member::boot(1, &members, 1);
     let far = Other::low(70);
-    m.hears(far, Message::Probe);
+    m.hears(far, Message::Probe { http: 0 });
     let status = m.node.status();
     assert_eq!(status.peers.len(), 70);
     let seventy = m.peer(70);
@@ -1601,7 +1602,7 @@ fn probes_are_answered_with_the_promise_and_whether_there_is_state() {
     };
     let mut m = Member::one_of_three(1);
     let mark = m.mark();
-    m.hears(b, Message::Probe);
+    m.hears(b, Message::Probe { http: 0 });
     assert_eq!(
         info_to(&m, mark, 3),
         vec![(b.boot, Epoch::default(), false)]
@@ -1609,17 +1610,17 @@ fn probes_are_answered_with_the_promise_and_whether_there_is_state() {
 
     m.recovered(a, e1, b);
     let mark = m.mark();
-    m.hears(b, Message::Probe);
+    m.hears(b, Message::Probe { http: 0 });
     assert_eq!(info_to(&m, mark, 3), vec![(b.boot, e1, true)]);
 
     let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
     let mark = m.mark();
-    m.hears_now(b, Message::Probe);
+    m.hears_now(b, Message::Probe { http: 0 });
     assert_eq!(info_to(&m, mark, 3), vec![(b.boot, e1, true)], "trial");
     let last = LogPos { tag: e1, seq: 1 };
     m.hears_now(a, promise(e2, last, 1, true));
     let mark = m.mark();
-    m.hears_now(b, Message::Probe);
+    m.hears_now(b, Message::Probe { http: 0 });
     assert_eq!(info_to(&m, mark, 3), vec![(b.boot, e2, true)], "asking e2");
 }
 
@@ -1676,7 +1677,7 @@ fn a_leader_below_the_fence_makes_a_rebooted_node_ask_again() {
     let probes = m
         .since(mark)
         .iter()
-        .filter(|s| matches!(s.message, Message::Probe))
+        .filter(|s| matches!(s.message, Message::Probe { .. }))
         .count();
     assert_eq!(probes, 2, "it probes both others again");
     m.fenced_at(e3, [a, b]);
@@ -2033,12 +2034,12 @@ fn a_retired_boot_is_told_that_it_is_over() {
     let old = Other::low(2);
     let new = Other { boot: 7, ..old };
     let mut m = Member::one_of_three(8);
-    m.hears(old, Message::Probe);
+    m.hears(old, Message::Probe { http: 0 });
     m.waits(TIMEOUT * 2);
-    m.hears(new, Message::Probe);
+    m.hears(new, Message::Probe { http: 0 });
     let mark = m.mark();
-    m.hears(old, Message::Probe);
-    m.hears(old, Message::Probe);
+    m.hears(old, Message::Probe { http: 0 });
+    m.hears(old, Message::Probe { http: 0 });
     let told: Vec<_> = m
         .since(mark)
         .iter()
@@ -2049,7 +2050,7 @@ fn a_retired_boot_is_told_that_it_is_over() {
     assert_eq!(m.dropped("stale_boot"), 2);
     m.waits(TIMEOUT);
     let mark = m.mark();
-    m.hears(old, Message::Probe);
+    m.hears(old, Message::Probe { http: 0 });
     assert!(
         m.since(mark)
             .iter()

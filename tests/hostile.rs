@@ -278,7 +278,7 @@ fn forged_and_replayed_datagrams_are_refused() {
     }
 
     tried("a datagram of another cluster and of a future wire version");
-    let mut other = envelope(Message::Probe);
+    let mut other = envelope(Message::Probe { http: 0 });
     other.cluster ^= 1;
     sock.send_to(&wire::encode(&other).unwrap(), &target)
         .unwrap();

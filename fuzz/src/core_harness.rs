@@ -54,6 +54,7 @@ pub fn config(id: NodeId) -> Config {
         heartbeat: Duration::from_millis(50),
         timeout: Duration::from_millis(300),
         request_timeout: Duration::from_millis(3000),
+        http_port: 0,
         cluster: CLUSTER,
     }
 }
@@ -471,7 +472,7 @@ impl Cluster {
             from,
             boot: self.boot_of(from),
             attribute: self.attributes.get(&from).copied().unwrap_or(1),
-            message: Message::Probe,
+            message: Message::Probe { http: 0 },
         };
         let odd = r.u8();
         if odd >= 0xE0 {
@@ -487,7 +488,7 @@ impl Cluster {
     }
 
     fn message(&mut self, r: &mut Reader, to: NodeId) -> Message {
-        match r.u8() % 17 {
+        match r.u8() % 18 {
             0 => Message::Election,
             1 => Message::Alive,
             2 => Message::Prepare {
@@ -576,12 +577,21 @@ impl Cluster {
             12 => Message::Forward {
                 requests: (0..r.u8() % 5).map(|_| self.request(r)).collect(),
             },
-            13 => Message::Probe,
+            13 => Message::Probe {
+                http: u16::from(r.u8()),
+            },
             14 => Message::Read { batch: r.num() },
             15 => Message::ReadIndex {
                 epoch: self.epoch(r),
                 batch: r.num(),
                 index: r.num(),
+            },
+            16 => Message::Superseded {
+                stale: if r.bool() {
+                    self.boot_of(to)
+                } else {
+                    r.num32()
+                },
             },
             _ => Message::Info {
                 for_boot: if r.bool() {
@@ -591,6 +601,7 @@ impl Cluster {
                 },
                 promised: self.epoch(r),
                 active: r.bool(),
+                http: u16::from(r.u8()),
             },
         }
     }

@@ -74,6 +74,8 @@ pub struct Config {
     /// Failure detection: a leader unheard for this long is suspected.
     pub timeout: Duration,
     pub request_timeout: Duration,
+    /// This node's HTTP port, told to the others (0: none to tell).
+    pub http_port: u16,
     /// Identifies the membership, so that two clusters never mix.
     pub cluster: u32,
 }
@@ -161,6 +163,8 @@ pub struct PeerStatus {
     pub last_heard: Option<Duration>,
     pub role: &'static str,
     pub attribute: Option<u32>,
+    /// Its HTTP port, as it told.
+    pub http_port: Option<u16>,
 }
 
 #[derive(Clone, Debug)]
@@ -173,6 +177,9 @@ pub struct Status {
     pub commit: u64,
     pub applied: u64,
     pub peers: Vec<PeerStatus>,
+    /// How long this follower has not heard its leader (it suspects it
+    /// at the timeout); none when it leads or follows no one.
+    pub leader_silent: Option<Duration>,
 }
 
 /// What this node knows about another member.
@@ -186,6 +193,8 @@ struct Peer {
     /// When the leader's heartbeat last said it hears this peer: a follower
     /// hears other followers only at boot, so this is its news of them.
     vouched: Option<Time>,
+    /// Its HTTP port, as it told (Probe, Info).
+    http_port: Option<u16>,
     /// When this node last told a retired boot of this peer that it is over.
     told_superseded: Option<Time>,
     role: Option<Role>,
@@ -596,6 +605,7 @@ impl Node {
                     last_heard: heard.map(|t| now.since(t)),
                     role,
                     attribute: p.attribute,
+                    http_port: p.http_port,
                 }
             })
             .collect();
@@ -606,6 +616,7 @@ impl Node {
             last_heard: Some(Duration::ZERO),
             role: self.role().name(),
             attribute: Some(self.rank.attribute),
+            http_port: Some(self.cfg.http_port).filter(|&p| p != 0),
         });
         peers.sort_by_key(|p| p.id);
         Status {
@@ -617,6 +628,10 @@ impl Node {
             commit: self.commit,
             applied: self.applied,
             peers,
+            leader_silent: match (&self.duty, self.leader_contact) {
+                (Duty::Follower(f), Some(t)) if f.leader.is_some() => Some(now.since(t)),
+                _ => None,
+            },
         }
     }
 
@@ -670,10 +685,13 @@ impl Node {
         }
         peer.attribute = Some(envelope.attribute);
         peer.last_heard = Some(now);
+        if let Message::Probe { http } | Message::Info { http, .. } = envelope.message {
+            peer.http_port = (http != 0).then_some(http).or(peer.http_port);
+        }
         let hint = match &envelope.message {
             Message::Heartbeat { .. } | Message::Append { .. } => Some(Role::Leader),
             Message::Election | Message::Prepare { .. } => Some(Role::Candidate),
-            Message::Probe | Message::NoState { .. } => Some(Role::Recovering),
+            Message::Probe { .. } | Message::NoState { .. } => Some(Role::Recovering),
             Message::Ack { recovering, .. } => Some(if *recovering {
                 Role::Recovering
             } else {
@@ -784,12 +802,13 @@ impl Node {
                 batch,
                 index,
             } => self.on_read_index(from, epoch, batch, index),
-            Message::Probe => self.on_probe(from, envelope.boot),
+            Message::Probe { .. } => self.on_probe(from, envelope.boot),
             Message::Superseded { stale } => self.on_superseded(from, stale),
             Message::Info {
                 for_boot,
                 promised,
                 active,
+                ..
             } => self.on_info(now, from, for_boot, promised, active),
         }
     }
@@ -1016,6 +1035,7 @@ mod tests {
             heartbeat: Duration::from_millis(50),
             timeout: Duration::from_millis(300),
             request_timeout: Duration::from_secs(3),
+            http_port: 0,
             cluster: 9,
         }
     }
@@ -1077,6 +1097,7 @@ mod tests {
                     for_boot,
                     promised: epoch,
                     active: true,
+                    http: 0,
                 };
                 self.hears(other, info);
             }

@@ -69,7 +69,9 @@ impl Node {
     pub(super) fn probe_tick(&mut self) {
         if let Memory::Recovering(r) = &self.memory {
             if r.fence.is_none() {
-                self.broadcast(Message::Probe);
+                self.broadcast(Message::Probe {
+                    http: self.cfg.http_port,
+                });
             }
         }
     }
@@ -86,6 +88,7 @@ impl Node {
             for_boot: boot,
             promised,
             active: !self.is_recovering(),
+            http: self.cfg.http_port,
         };
         self.send(from, message);
     }

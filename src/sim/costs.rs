@@ -69,6 +69,7 @@ pub fn writes(n: u16, seed: u64) -> Option<WriteCost> {
         heartbeat: Duration::from_secs(20),
         timeout: Duration::from_secs(60),
         request_timeout: Duration::from_secs(30),
+        http_port: 0,
         cluster: 7,
     };
     let mut sim = Sim::with_config(config, seed);

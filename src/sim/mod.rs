@@ -178,6 +178,7 @@ impl Sim {
             heartbeat: Duration::from_millis(50),
             timeout: Duration::from_millis(300),
             request_timeout: Duration::from_millis(3000),
+            http_port: 0,
             cluster: 0x5151,
         };
         Sim::with_config(config, seed)

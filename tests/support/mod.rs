@@ -48,6 +48,11 @@ pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 impl TestCluster {
     /// `n` nodes with UDP on `base+1..` and HTTP on `base+101..`.
     pub fn start(name: &str, n: u16, base: u16) -> TestCluster {
+        TestCluster::start_with(name, n, base, &[])
+    }
+
+    /// As [`TestCluster::start`], every node given the `extra` flags too.
+    pub fn start_with(name: &str, n: u16, base: u16, extra: &[&str]) -> TestCluster {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
         // Fresh logs for every run (restarts within a run append).
         let _ = std::fs::remove_dir_all(&dir);
@@ -70,6 +75,10 @@ impl TestCluster {
                     "--log-level".into(),
                     "debug".into(),
                 ];
+                let args = args
+                    .into_iter()
+                    .chain(extra.iter().map(|a| a.to_string()))
+                    .collect();
                 let mut p = Proc {
                     id: i,
                     http,
@@ -294,14 +303,13 @@ impl Proc {
         )
     }
 
+    /// The board's texts, or none when the node answers no board (a 503).
     pub fn texts(&self) -> Vec<String> {
-        self.board().map_or_else(Vec::new, |b| {
-            b["entries"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["text"].as_str().unwrap().to_owned())
-                .collect()
-        })
+        let board = self.board().unwrap_or(Value::Null);
+        let entries = board["entries"].as_array().map_or(&[][..], Vec::as_slice);
+        entries
+            .iter()
+            .map(|e| e["text"].as_str().unwrap().to_owned())
+            .collect()
     }
 }
