@@ -41,12 +41,14 @@ NODE:
   --heartbeat-ms MS       leader heartbeat interval (50)
   --timeout-ms MS         failure detection: a leader unheard this long is
                           suspected and an election starts (300)
-  --request-timeout-ms MS a write that cannot commit answers 503 after this (3000)
+  --request-timeout-ms MS a write that cannot commit answers 503 after this (3000;
+                          10000 at --pace demo, where an election takes seconds)
   --log-level LEVEL       off, error, warn, info, debug or trace (info)
   --www DIR               serve the page from DIR instead of the built-in copy
   --cluster NAME          mixed into the cluster identity: nodes given another
                           name (or none) refuse each other's datagrams
-  --allow-faults          accept fault injection (for demos and tests)
+  --allow-faults          accept POST /fault: crash and reboot, cut off, lose P%
+                          of datagrams, for S seconds (demos; 403 without it)
 
 CLUSTER (try it on one machine):
   --nodes N               how many nodes (5): HTTP 127.0.0.1:8001.., UDP 7001..
@@ -84,6 +86,8 @@ HTTP:
   PUT  /board/ID, DELETE /board/ID  REST aliases (also on /entries/ID)
   Forms: urlencoded (curl -d) or multipart/form-data (curl -F).
   GET  /status, /metrics         role, leader, epoch, peers, counters
+  GET  /events[?since=N]         protocol events after N (long-poll)
+  POST /fault                    action=crash|cutoff|loss|heal&seconds=S&percent=P
 
 EXIT CODES: 0 clean stop, 2 bad arguments, 1 runtime failure.
 ";
@@ -273,14 +277,17 @@ fn parse_node(args: &[String]) -> Result<Command, String> {
     if !peers.iter().any(|(i, _)| *i == id) {
         return Err(format!("`--id {id}` is not one of the members"));
     }
-    let (heartbeat, timeout) = timing(&p, get(&p, "--pace").unwrap_or("normal"))?;
+    let pace = get(&p, "--pace").unwrap_or("normal");
+    let (heartbeat, timeout) = timing(&p, pace)?;
+    // At the demo's pace an election takes seconds: a write waits it out.
+    let default_request_timeout = if pace == "demo" { 10_000 } else { 3000 };
     let options = Options {
         id,
         peers,
         http,
         heartbeat,
         timeout,
-        request_timeout: millis(&p, "--request-timeout-ms", 3000)?,
+        request_timeout: millis(&p, "--request-timeout-ms", default_request_timeout)?,
         www: get(&p, "--www").map(PathBuf::from),
         cluster: cluster_name(&p)?,
         allow_faults: !flags.is_empty(),
@@ -582,6 +589,17 @@ mod tests {
         assert!(too_short.contains("twice"), "{too_short}");
         let unknown = timing("--pace brisk").unwrap_err();
         assert!(unknown.contains("unknown pace `brisk`"), "{unknown}");
+    }
+
+    #[test]
+    fn at_the_demo_pace_a_write_waits_out_an_election() {
+        let secs = |args: &str| node(args).unwrap().request_timeout.as_secs();
+        assert_eq!(secs(MEMBER), 3);
+        assert_eq!(secs(&format!("{MEMBER} --pace demo")), 10);
+        assert_eq!(
+            secs(&format!("{MEMBER} --pace demo --request-timeout-ms 2000")),
+            2
+        );
     }
 
     #[test]
