@@ -23,6 +23,7 @@ pub mod fault;
 pub mod form;
 pub mod http;
 pub mod json;
+pub mod linger;
 pub mod log;
 pub mod node;
 pub mod sim;

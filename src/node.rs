@@ -983,8 +983,39 @@ fn header(name: &str, value: &str) -> Option<tiny_http::Header> {
 }
 
 fn respond(request: tiny_http::Request, answer: Answer, node: NodeId) {
-    if let Err(e) = request.respond(response(answer, node)) {
+    if !closes_after(&request) {
+        if let Err(e) = request.respond(response(answer, node)) {
+            debug!("HTTP response not delivered: {e}");
+        }
+        return;
+    }
+    // The same answer tiny_http's `respond` writes, then the client closes
+    // first (see crate::linger).
+    let version = request.http_version().clone();
+    let headers = request.headers().to_vec();
+    let head_only = request.method() == &tiny_http::Method::Head;
+    let mut writer = request.into_writer();
+    let written = response(answer, node)
+        .raw_print(&mut writer, version, &headers, head_only, None)
+        .and_then(|()| writer.flush());
+    if let Err(e) = written {
         debug!("HTTP response not delivered: {e}");
+    }
+    crate::linger::close_later(writer);
+}
+
+/// Whether the connection ends with this answer (as tiny_http decides it).
+fn closes_after(request: &tiny_http::Request) -> bool {
+    let connection = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Connection"))
+        .map(|h| h.value.as_str().to_ascii_lowercase());
+    let old = request.http_version() == &tiny_http::HTTPVersion(1, 0);
+    match connection {
+        Some(v) if v.contains("close") || v.contains("upgrade") => true,
+        Some(v) => old && !v.contains("keep-alive"),
+        None => old,
     }
 }
 
