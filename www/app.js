@@ -1,7 +1,9 @@
 'use strict';
-// Blackboard page. Two loops keep it current without ever reloading:
+// Blackboard page. Loops keep it current without ever reloading:
 //   followBoard()  long-polls GET /board?since=S, so a change shows up as soon as this node has it;
-//   followStatus() polls the small GET /status to show roles, the leader and the cluster.
+//   followStatus() polls the small GET /status to show roles, the leader, the cluster and the pace;
+//   followEvents() long-polls GET /events?since=N of this node and of every member it can reach,
+//                  for the timeline and the sequence diagrams.
 // Every piece of server or user text goes into the DOM through textContent, never innerHTML.
 
 const STATUS_EVERY_MS = 700;      // /status is tiny; this keeps a failover visible within a second
@@ -23,6 +25,13 @@ const ui = {
   nodeId: $('node-id'), nodeRole: $('node-role'), nodeLeader: $('node-leader'),
   nodeEpoch: $('node-epoch'), nodeAttribute: $('node-attribute'), nodeCommit: $('node-commit'),
   clusterBody: document.querySelector('#cluster tbody'),
+  nodeDownWhy: $('node-down-why'), pace: $('pace'), countdown: $('countdown'),
+  faults: $('faults'), faultSeconds: $('fault-seconds'), faultPercent: $('fault-percent'),
+  faultAnswer: $('fault-answer'), faultNow: $('fault-now'),
+  faultButtons: [...document.querySelectorAll('#fault-form button[data-action]')],
+  timeline: $('timeline'), timelineEmpty: $('timeline-empty'), timelineSources: $('timeline-sources'),
+  electionDiagram: $('election-diagram'), electionCaption: $('election-caption'),
+  writeDiagram: $('write-diagram'), writeCaption: $('write-caption'),
 };
 
 const items = new Map();   // entry id -> its <li>, so live updates patch the list instead of rebuilding it
@@ -51,8 +60,10 @@ function el(tag, className, text) {
 
 // fetch with a deadline, so a hung node turns into an error the user can see instead of a stuck page.
 // Every request doubles as a probe of this node: any HTTP answer, even an error, shows the process is
-// there; only a refused, dropped or timed-out request counts as the node not answering.
-async function fetchWithin(url, options, ms) {
+// there; only a refused, dropped or timed-out request counts as the node not answering. With
+// `downOn503`, a 503 counts as not answering too: reads of the node's own copy and /status never
+// answer 503 unless the node is down (a crash fault answers 503 to everything until it reboots).
+async function fetchWithin(url, options, ms, downOn503 = false) {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), ms);
   let response;
@@ -64,8 +75,20 @@ async function fetchWithin(url, options, ms) {
   } finally {
     clearTimeout(timer);
   }
-  noteAnswer();
+  if (downOn503 && response.status === 503) noteMiss();
+  else noteAnswer();
   return response;
+}
+
+// A request to another member: it says nothing about this page's own node, so it leaves `health` alone.
+async function fetchPeer(url, ms) {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), ms);
+  try {
+    return await fetch(url, { cache: 'no-store', signal: abort.signal });
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 // The node takes classic HTML-form bodies; URLSearchParams does the percent-encoding.
@@ -164,7 +187,7 @@ async function followBoard() {
       // This node's own copy: the page shows what this node holds, and keeps
       // showing it while no leader confirms reads (an election).
       const url = since === null ? '/board?stale=1' : `/board?since=${since}`;
-      const response = await fetchWithin(url, {}, LONG_POLL_TIMEOUT_MS);
+      const response = await fetchWithin(url, {}, LONG_POLL_TIMEOUT_MS, true);
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const board = await response.json();
       renderBoard(board);
@@ -323,7 +346,12 @@ function updateByteCount() {
 async function followStatus() {
   for (;;) {
     try {
-      const response = await fetchWithin('/status', {}, STATUS_TIMEOUT_MS);
+      const response = await fetchWithin('/status', {}, STATUS_TIMEOUT_MS, true);
+      if (response.status === 503) {
+        // Down but still talking (a crash fault): its own words say why.
+        const body = await response.json().catch(() => ({}));
+        ui.nodeDownWhy.textContent = body.error ? `It says: “${body.error}”.` : '';
+      }
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       renderStatus(await response.json());
     } catch (error) {
@@ -376,6 +404,7 @@ function showNodeDown() {
     if (attribute) attribute.textContent = 'unknown';
   }
   ui.clusterStale.hidden = false;
+  showCountdown();
   const name = ui.nodeId.textContent === '–' ? 'this node' : `node ${ui.nodeId.textContent}`;
   ui.title.textContent = `${name} · not answering`;
   document.title = `Blackboard · ${name} (not answering)`;
@@ -386,6 +415,7 @@ function showNodeDown() {
 // The facts and the cluster come back with the next /status, the board with the next read.
 function showNodeUp() {
   ui.nodeDown.hidden = true;
+  ui.nodeDownWhy.textContent = '';
   ui.main.classList.remove('node-down');
   ui.clusterStale.hidden = true;
   showLive();
@@ -397,6 +427,9 @@ function renderStatus(status) {
   renderCluster(status);
   noteLeaderChange(status.leader);
   ui.electionBanner.hidden = !(status.role === 'candidate' || status.leader === null);
+  renderPace(status);
+  renderFaults(status);
+  followMembers(status);
 }
 
 function leaderName(leader) {
@@ -464,10 +497,668 @@ function noteLeaderChange(leader) {
   lastLeader = leader;
 }
 
+// ---------- pace and the silent leader ----------
+
+// Until the first /status says otherwise; only the countdown and the episode bounds use these.
+let pace = { heartbeat_ms: null, timeout_ms: null };
+// The last reported silence of this node's leader, and when it came (performance.now()).
+const silence = { ms: null, at: 0 };
+
+const spanText = (ms) => (ms < 1000 ? `${Math.round(ms)} ms` : `${Number((ms / 1000).toFixed(1))} s`);
+const seconds = (ms) => `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
+
+function renderPace(status) {
+  const p = status.pace;
+  if (p && Number.isFinite(p.heartbeat_ms) && Number.isFinite(p.timeout_ms)) {
+    pace = { heartbeat_ms: p.heartbeat_ms, timeout_ms: p.timeout_ms };
+    ui.pace.textContent = `pace: heartbeat ${spanText(p.heartbeat_ms)}, timeout ${spanText(p.timeout_ms)}`;
+    ui.pace.hidden = false;
+  }
+  silence.ms = Number.isFinite(status.leader_silent_ms) ? status.leader_silent_ms : null;
+  silence.at = performance.now();
+  showCountdown();
+}
+
+// Shown only once the node itself reports more than a heartbeat (plus a tenth, for the beat in
+// flight) without its leader: counting on between polls from a normal value would show a silence
+// that a beat already ended. Between polls it counts on from the reported value.
+function showCountdown() {
+  const known = !health.down && silence.ms !== null && pace.heartbeat_ms !== null;
+  if (!known || silence.ms <= pace.heartbeat_ms * 1.1) { ui.countdown.hidden = true; return; }
+  const ms = silence.ms + (performance.now() - silence.at);
+  const left = pace.timeout_ms - ms;
+  ui.countdown.textContent = left > 0
+    ? `leader silent for ${seconds(ms)}: suspected in ${seconds(left)}`
+    : `leader silent for ${seconds(ms)}: suspected now`;
+  ui.countdown.hidden = false;
+}
+
+// ---------- demo faults ----------
+
+function renderFaults(status) {
+  ui.faults.hidden = status.faults_allowed !== true;
+  ui.faultNow.textContent = status.fault ?? 'none';
+}
+
+// The labels say what a press will ask for; the node judges the numbers (its 400 is shown).
+function updateFaultLabels() {
+  const s = ui.faultSeconds.value.trim() || '?';
+  const p = ui.faultPercent.value.trim() || '?';
+  const label = { crash: `Crash and reboot (${s} s)`, cutoff: `Cut off (${s} s)`, loss: `Lose ${p}% (${s} s)`, heal: 'Heal' };
+  for (const button of ui.faultButtons) button.textContent = label[button.dataset.action];
+}
+
+function showFaultAnswer(text, kind) {
+  ui.faultAnswer.textContent = text;
+  ui.faultAnswer.dataset.kind = kind;
+  ui.faultAnswer.hidden = false;
+}
+
+async function startFault(action) {
+  const fields = { action };
+  if (action !== 'heal') fields.seconds = ui.faultSeconds.value.trim();
+  if (action === 'loss') fields.percent = ui.faultPercent.value.trim();
+  for (const button of ui.faultButtons) button.disabled = true;
+  const name = ui.nodeId.textContent === '–' ? 'this node' : `node ${ui.nodeId.textContent}`;
+  try {
+    const result = await postForm('/fault', fields);
+    const when = clockTime(new Date());
+    if (result.ok) showFaultAnswer(`${when} · ${name}: ${result.body.fault ?? 'done'}`, 'ok');
+    else showFaultAnswer(`${when} · refused (HTTP ${result.status}): ${result.body.error ?? 'no reason given'}`, 'error');
+  } catch (error) {
+    showFaultAnswer(UNREACHABLE, 'error');
+  } finally {
+    for (const button of ui.faultButtons) button.disabled = false;
+  }
+}
+
+// ---------- the protocol's story: every member's GET /events ----------
+//
+// Each node keeps only its own events, so the page follows every member it can reach: its own node
+// through its own origin, the others at http://<peers[].http>/ (they let a member's page read
+// /events). A member that cannot be reached is missing from the story, except for the datagrams it
+// sent, which then show as received by the others.
+
+const EVENTS_KEPT = 600;      // per member: the page's memory stays bounded however long it is open
+const TIMELINE_LINES = 200;
+const DIAGRAM_ROWS = 80;      // beyond this a diagram shows its beginning and end
+const GROUP_WITHIN_MS = 1000; // sends of one kind in a row by one node read as one line
+const MATCH_WITHIN_MS = 2000; // a receive this long after its send still counts as that datagram
+const SKEW_MS = 50;           // members' clocks may differ a little, even on one machine
+const GAP_SHOWN_MS = 400;     // a pause longer than this gets its own row in a diagram
+const MESSAGE_LABEL = { election: 'Election', alive: 'Alive', trial: 'Trial', prepare: 'Prepare',
+  promise: 'Promise', no_state: 'NoState', reject: 'Reject' };
+
+const isMessage = (e) => Object.hasOwn(MESSAGE_LABEL, e.kind) && e.from != null && e.to != null;
+const isSend = (e) => isMessage(e) && e.from === e.node;
+const isStart = (e) => (e.kind === 'suspect' || e.kind === 'election') && !isMessage(e);
+const clockMs = (ms) => {
+  const d = new Date(ms);
+  return `${clockTime(d)}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+};
+
+// key -> what the page knows of that member's events; 'self' is this page's own node.
+const sources = new Map();
+let memberIds = [];
+let renderTimer = 0;
+let lapseTimer = 0; // redraws an "in progress" election once it has gone quiet
+
+function newSource(key, base) {
+  // gen counts the boots seen: a restarted process numbers its events from 1 again.
+  return { key, base, since: 0, gen: 0, oldest: null, resume: false, events: [], reached: false, failing: false };
+}
+
+// A peer's HTTP address as this browser can reach it: a node listening on every interface
+// reports 0.0.0.0, which means "this host" here.
+function reachable(hostPort) {
+  const match = /^(.*):(\d+)$/.exec(String(hostPort));
+  if (!match) return null;
+  const host = ['', '0.0.0.0', '[::]', '::'].includes(match[1]) ? location.hostname : match[1];
+  return `http://${host}:${match[2]}`;
+}
+
+function followMembers(status) {
+  memberIds = (status.peers || []).map((peer) => peer.id).sort((a, b) => a - b);
+  for (const peer of status.peers || []) {
+    if (peer.self || peer.http == null) continue; // own node: through this origin, already followed
+    const base = reachable(peer.http);
+    if (!base) continue;
+    const source = sources.get(peer.id);
+    if (source) { source.base = base; continue; }
+    const fresh = newSource(peer.id, base);
+    sources.set(peer.id, fresh);
+    followEvents(fresh);
+  }
+}
+
+async function askEvents(source, since) {
+  const url = `${source.base}/events?since=${since}`;
+  const response = source.key === 'self'
+    ? await fetchWithin(url, {}, LONG_POLL_TIMEOUT_MS, true)
+    : await fetchPeer(url, LONG_POLL_TIMEOUT_MS);
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  const answer = await response.json();
+  if (!Array.isArray(answer.events) || !Number.isFinite(answer.next)) throw new Error('not an /events answer');
+  source.reached = true;
+  source.failing = false;
+  return answer;
+}
+
+async function followEvents(source) {
+  for (;;) {
+    const started = Date.now();
+    const wasReached = source.reached && !source.failing;
+    try {
+      if (source.resume) await checkBoot(source);
+      const answer = await askEvents(source, source.since);
+      take(source, answer);
+      if (!wasReached) scheduleRender(); // back (or first heard): the sources line changes
+      // Nothing new, answered at once: the node is not long-polling; do not spin.
+      if (answer.events.length === 0 && Date.now() - started < 100) await sleep(RETRY_AFTER_MS);
+    } catch (error) {
+      source.failing = true;
+      source.resume = source.oldest !== null;
+      scheduleRender();
+      await sleep(RETRY_AFTER_MS);
+    }
+  }
+}
+
+// After an outage: is it the same boot? Its oldest event says: a new process holds different
+// events from number 1 on, while the same one still holds what it held (or, with a full ring,
+// only later ones). The numbers alone cannot tell once the new boot has caught up with them.
+async function checkBoot(source) {
+  const answer = await askEvents(source, 0);
+  source.resume = false;
+  const first = answer.events[0];
+  const old = source.oldest;
+  if (first && (first.n > old.n || (first.n === old.n && first.t_ms === old.t_ms))) return;
+  newBoot(source);
+  take(source, answer);
+}
+
+function newBoot(source) {
+  source.gen += 1;
+  source.since = 0;
+  source.oldest = null;
+}
+
+function take(source, answer) {
+  // Numbers went backwards without an outage between: a restart between two polls.
+  if (answer.next < source.since) newBoot(source);
+  for (const e of answer.events) {
+    if (!Number.isFinite(e.n) || e.n <= source.since) continue;
+    if (source.oldest === null) source.oldest = { n: e.n, t_ms: e.t_ms };
+    source.events.push({ ...e, gen: source.gen });
+    source.since = e.n;
+  }
+  if (source.events.length > EVENTS_KEPT) source.events.splice(0, source.events.length - EVENTS_KEPT);
+  if (answer.events.length > 0) scheduleRender();
+}
+
+// Many answers can land together (three members, a burst): draw once for all of them.
+function scheduleRender() {
+  if (renderTimer) return;
+  renderTimer = setTimeout(() => { renderTimer = 0; renderStory(); }, 60);
+}
+
+// Pairs each receive with the send it took, per channel (kind, sender, receiver) and never crossing:
+// first in, first out, as datagrams between two nodes here arrive in well under a millisecond.
+// A receive takes the earliest unpaired send within SKEW_MS of it, or else the latest one up to
+// MATCH_WITHIN_MS before it; the sends it passes over were lost. Returns a map both ways.
+function pairDatagrams(streams) {
+  const channels = new Map();
+  for (const stream of streams) {
+    for (const e of stream) {
+      if (!isMessage(e)) continue;
+      const key = `${e.kind} ${e.from} ${e.to}`;
+      if (!channels.has(key)) channels.set(key, { sends: [], receives: [] });
+      channels.get(key)[isSend(e) ? 'sends' : 'receives'].push(e);
+    }
+  }
+  const pair = new Map();
+  for (const { sends, receives } of channels.values()) {
+    let next = 0; // the sends before this one are paired or lost
+    for (const r of receives) {
+      let close = -1;
+      let older = -1;
+      for (let i = next; i < sends.length && sends[i].t_ms <= r.t_ms + SKEW_MS; i += 1) {
+        const before = r.t_ms - sends[i].t_ms;
+        if (before > MATCH_WITHIN_MS) continue;
+        if (before <= SKEW_MS) { close = i; break; }
+        older = i;
+      }
+      const i = close >= 0 ? close : older;
+      if (i < 0) continue;
+      pair.set(sends[i], r);
+      pair.set(r, sends[i]);
+      next = i + 1;
+    }
+  }
+  return pair;
+}
+
+// Every member's events in one order that respects what caused what: each member's own order, and
+// a receive after its send. Clocks give the millisecond only, and a whole election can fit in one,
+// so time alone would put a Promise after the epoch it made. The earliest event goes next (the
+// lower id on a tie) unless it is a receive whose send is not placed yet: then the earliest event
+// free to go, if it is within SKEW_MS; beyond that the clocks or the pairing misled, and the
+// receive goes anyway, so a wrong pairing can never hold a member's events back for long.
+function mergeCausally(streams, pair) {
+  const heads = streams.map(() => 0);
+  const placed = new Set();
+  const out = [];
+  const head = (i) => streams[i][heads[i]];
+  const ready = (e) => !(isMessage(e) && !isSend(e) && pair.has(e)) || placed.has(pair.get(e));
+  const earlier = (e, j) => j < 0 || e.t_ms < head(j).t_ms || (e.t_ms === head(j).t_ms && e.node < head(j).node);
+  for (;;) {
+    let first = -1;
+    let free = -1;
+    for (let i = 0; i < streams.length; i += 1) {
+      const e = head(i);
+      if (!e) continue;
+      if (earlier(e, first)) first = i;
+      if (ready(e) && earlier(e, free)) free = i;
+    }
+    if (first < 0) return out;
+    const pick = !ready(head(first)) && free >= 0 && head(free).t_ms <= head(first).t_ms + SKEW_MS ? free : first;
+    const e = head(pick);
+    heads[pick] += 1;
+    placed.add(e);
+    out.push(e);
+  }
+}
+
+function renderStory() {
+  const streams = [...sources.values()].map((source) => source.events).filter((events) => events.length > 0);
+  const pair = pairDatagrams(streams);
+  const events = mergeCausally(streams, pair);
+  // Members whose own events are here: their sends are drawn from those, not from the receives.
+  const heard = new Set(events.map((e) => e.node));
+  const story = { events, heard, pair };
+  renderSources();
+  renderTimeline(story);
+  renderElection(story);
+  renderWrite(story);
+}
+
+function renderSources() {
+  const reached = [];
+  const missing = [];
+  for (const source of sources.values()) {
+    const id = source.key === 'self' ? Number(ui.nodeId.textContent) || 'this node' : source.key;
+    (source.reached && !source.failing ? reached : missing).push(id);
+  }
+  const without = memberIds.filter((id) => !sources.has(id) && String(id) !== ui.nodeId.textContent);
+  missing.push(...without);
+  const list = (ids) => ids.map(String).sort().join(', ');
+  ui.timelineSources.textContent = `events of node ${list(reached) || '–'}` +
+    (missing.length ? ` · not reached: node ${list(missing)}` : '');
+}
+
+// ---------- the timeline ----------
+
+// The node's text, worded to follow "node N"; a text it does not know stays as the node said it.
+const VERBS = { following: 'follows', stepping: 'steps', RECOVERED: 'recovered', recovered: 'recovered',
+  booted: 'booted', crashed: 'crashed', losing: 'is losing', cut: 'is cut' };
+// Whole texts that need more than a verb to follow the name.
+const REWORDED = [[/^cut-off over: (.*)$/, '’s cut-off is over: $1'], [/^datagram loss over$/, '’s datagram loss is over'],
+  [/^faults healed$/, ' healed its faults']];
+
+function phrase(e) {
+  const t = String(e.text ?? '');
+  let m;
+  if (e.kind === 'suspect') return ` suspects its leader: ${t}`;
+  if (e.kind === 'epoch' && (m = /^epoch (\S+) begins, promised by (.+)$/.exec(t))) {
+    return ` leads epoch ${m[1]}, promised by ${m[2]}`;
+  }
+  if (e.kind === 'epoch' && (m = /^LEADER of epoch (\S+)(.*)$/.exec(t))) return ` is leader of epoch ${m[1]}${m[2]}`;
+  if (e.kind === 'commit' && (m = /^committed seq (\d+)\.\.=(\d+)(.*)$/.exec(t))) {
+    return ` committed seq ${m[1] === m[2] ? m[1] : `${m[1]}–${m[2]}`}${m[3]}`;
+  }
+  if ((m = /^no higher rank answered; taking over as leader of epoch (\S+)$/.exec(t))) {
+    return ` takes over as leader of epoch ${m[1]}: no higher rank answered`;
+  }
+  for (const [pattern, words] of REWORDED) if (pattern.test(t)) return t.replace(pattern, words);
+  const [word, ...rest] = t.split(' ');
+  if (Object.hasOwn(VERBS, word)) return ` ${VERBS[word]} ${rest.join(' ')}`;
+  return `: ${t}`;
+}
+
+// One line per event, except that a run of sends of one kind by one node (consecutive in its own
+// numbering, within GROUP_WITHIN_MS, each to a new recipient: a repeat is a retry, a new round)
+// is one line, and a receive is left out when its sender's own events are here to say it.
+function timelineLines(events, heard) {
+  const lines = [];
+  const open = new Map(); // node -> its latest line of sends, which the next send may join
+  for (const e of events) {
+    if (isMessage(e) && !isSend(e) && heard.has(e.from)) continue;
+    const group = open.get(e.node);
+    if (isSend(e) && group && group.kind === e.kind && group.gen === e.gen && e.n === group.n + 1 &&
+        e.t_ms - group.t_ms <= GROUP_WITHIN_MS && !group.to.includes(e.to)) {
+      group.to.push(e.to);
+      group.n = e.n;
+      continue;
+    }
+    const line = { t_ms: e.t_ms, node: e.node, kind: e.kind, gen: e.gen, n: e.n, to: [e.to], event: e };
+    if (isSend(e)) open.set(e.node, line);
+    else open.delete(e.node);
+    lines.push(line);
+  }
+  return lines;
+}
+
+function lineText(line) {
+  const e = line.event;
+  if (isSend(e)) return ` → ${MESSAGE_LABEL[e.kind]} → ${line.to.join(', ')}`;
+  if (isMessage(e)) return ` ← ${MESSAGE_LABEL[e.kind]} ← ${e.from}`;
+  return phrase(e);
+}
+
+function renderTimeline({ events, heard }) {
+  const lines = timelineLines(events, heard).slice(-TIMELINE_LINES).reverse();
+  const items = lines.map((line) => {
+    const li = el('li', `line k-${line.kind}`);
+    li.dataset.node = String(line.node);
+    li.dataset.kind = line.kind;
+    const when = el('time', 'when', clockMs(line.t_ms));
+    when.dateTime = new Date(line.t_ms).toISOString();
+    // The spaces are text, so the line reads (and copies) as one sentence.
+    li.append(when, ' ', el('span', 'who', `node ${line.node}`), el('span', 'what', lineText(line)));
+    return li;
+  });
+  ui.timeline.replaceChildren(...items);
+  ui.timelineEmpty.hidden = items.length > 0;
+}
+
+// ---------- sequence diagrams ----------
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const TIME_W = 80;
+const LANE_W = 110;
+const MIN_SCALE = 0.8; // a narrow screen shrinks a diagram this far, then scrolls it sideways
+const HEAD_H = 44;
+const ROW_H = 24;
+const GAP_H = 18;
+
+function svgNode(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+const epochOf = (e) => (/epoch (\S+?)[,: ]/.exec(`${e.text} `) || [])[1] ?? null;
+
+// Short words for a marker on a lane; the whole text is its tooltip.
+function markLabel(e) {
+  const t = String(e.text ?? '');
+  let m;
+  if (e.kind === 'suspect') return 'suspects its leader';
+  if (e.kind === 'election') return 'no leader: election';
+  if (e.kind === 'epoch' && /begins/.test(t)) return `leads epoch ${epochOf(e)}`;
+  if (e.kind === 'epoch') return `leader of ${epochOf(e) ?? 'an epoch'}`;
+  if (e.kind === 'takeover' && (m = /taking over as leader of epoch (\S+)/.exec(t))) return `takes over ${m[1]}`;
+  if (e.kind === 'takeover') return /standing back/.test(t) ? 'stands back' : 'takeover';
+  if (e.kind === 'commit' && (m = /seq (\d+)\.\.=(\d+)/.exec(t))) return `commit seq ${m[1] === m[2] ? m[1] : `${m[1]}–${m[2]}`}`;
+  if ((m = /^following leader (\d+)/.exec(t))) return `follows node ${m[1]}`;
+  if (/^stepping down/.test(t)) return 'steps down';
+  if ((m = /^node (\d+) outranks/.exec(t))) return `waits for node ${m[1]}`;
+  if (/^crashed/.test(t)) return 'crashed';
+  if (/back from the crash/.test(t)) return 'reboots, no memory';
+  if (/^booted/.test(t)) return 'boots';
+  if (/recovered/i.test(t)) return 'recovered';
+  if ((m = /^losing (\d+%)/.exec(t))) return `loses ${m[1]}`;
+  if (/^cut off/.test(t)) return 'cut off';
+  return t.length > 22 ? `${t.slice(0, 21)}…` : t;
+}
+
+const MARKED = new Set(['suspect', 'election', 'epoch', 'takeover', 'role', 'fault', 'recovery', 'commit']);
+
+// Rows for the events of a window: one arrow per datagram, from its sender's event when the sender's
+// events are here (from the receive otherwise), marked lost when the receiver's events are here
+// and none of them received it; one marker per other event.
+function rowsOf(windowEvents, { heard, pair }) {
+  const rows = [];
+  const leads = new Set(windowEvents.filter((e) => e.kind === 'epoch' && /begins/.test(e.text)).map((e) => e.node));
+  for (const e of windowEvents) {
+    if (isMessage(e)) {
+      if (!isSend(e) && heard.has(e.from)) continue;
+      const lost = isSend(e) && heard.has(e.to) && !pair.has(e);
+      rows.push({ type: 'arrow', t: e.t_ms, from: e.from, to: e.to, kind: e.kind, lost });
+    } else if (MARKED.has(e.kind)) {
+      if (e.kind === 'epoch' && /^LEADER/.test(e.text) && leads.has(e.node)) continue; // said by "leads epoch"
+      rows.push({ type: 'mark', t: e.t_ms, node: e.node, kind: e.kind, label: markLabel(e), text: e.text });
+    }
+  }
+  return rows;
+}
+
+// Pauses become rows of their own, and a long story keeps its beginning and its end.
+function withGaps(rows) {
+  let kept = rows;
+  if (rows.length > DIAGRAM_ROWS) {
+    const half = Math.floor(DIAGRAM_ROWS / 2);
+    kept = [...rows.slice(0, half), { type: 'gap', text: `… ${rows.length - 2 * half} more rows …` }, ...rows.slice(-half)];
+  }
+  const out = [];
+  let last = null;
+  for (const row of kept) {
+    if (row.t !== undefined && last !== null && row.t - last > GAP_SHOWN_MS) {
+      out.push({ type: 'gap', text: `· · ·  ${spanText(row.t - last)}  · · ·` });
+    }
+    if (row.t !== undefined) last = row.t;
+    out.push(row);
+  }
+  return out;
+}
+
+function clearDiagram(svg) {
+  svg.replaceChildren();
+  svg.removeAttribute('width');
+  svg.removeAttribute('height');
+  svg.style.minWidth = '';
+}
+
+function drawDiagram(svg, lanes, rows, highlight) {
+  const width = TIME_W + lanes.length * LANE_W + 4;
+  let y = HEAD_H;
+  const placed = rows.map((row) => {
+    const h = row.type === 'gap' ? GAP_H : row.type === 'note' ? ROW_H + 8 : ROW_H;
+    const at = y + h / 2;
+    y += h;
+    return { ...row, y: at };
+  });
+  const height = y + 10;
+  const x = (id) => TIME_W + (lanes.indexOf(id) + 0.5) * LANE_W;
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  svg.setAttribute('width', String(width));
+  svg.setAttribute('height', String(height));
+  svg.style.minWidth = `${Math.round(width * MIN_SCALE)}px`;
+
+  const defs = svgNode('defs');
+  for (const kind of Object.keys(MESSAGE_LABEL)) {
+    // Markers take their colour from their own class: a marker does not inherit from the line using it.
+    const marker = svgNode('marker', { id: `${svg.id}-${kind}`, viewBox: '0 0 10 10', refX: 9, refY: 5,
+      markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse', class: `head k-${kind}` });
+    marker.append(svgNode('path', { d: 'M0,0 L10,5 L0,10 z' }));
+    defs.append(marker);
+  }
+  const parts = [defs];
+  for (const id of lanes) {
+    const lane = svgNode('g', { class: id === highlight ? 'lane lead' : 'lane', 'data-node': id });
+    lane.append(svgNode('text', { x: x(id), y: 16, 'text-anchor': 'middle', class: 'lane-name' }, `node ${id}`));
+    if (id === highlight) lane.append(svgNode('text', { x: x(id), y: 31, 'text-anchor': 'middle', class: 'lane-note' }, 'new leader'));
+    lane.append(svgNode('line', { x1: x(id), x2: x(id), y1: HEAD_H - 6, y2: height - 4 }));
+    parts.push(lane);
+  }
+  let shown = -Infinity;
+  for (const row of placed) {
+    const g = svgNode('g', { class: `row ${row.type}` });
+    // A time where it moves on: repeats would be noise, and a node stamps its events when its
+    // driver takes them, a few ms late at times, so the causal order can step back a little.
+    if (row.t !== undefined && row.type !== 'note' && row.t > shown) {
+      g.append(svgNode('text', { x: 4, y: row.y + 4, class: 'time' }, clockMs(row.t)));
+      shown = row.t;
+    }
+    if (row.type === 'arrow') drawArrow(g, row, x, svg.id);
+    else if (row.type === 'mark') drawMark(g, row, x, lanes);
+    else if (row.type === 'note') {
+      g.append(svgNode('rect', { x: TIME_W + 6, y: row.y - ROW_H / 2, width: lanes.length * LANE_W - 12, height: ROW_H, rx: 6 }));
+      g.append(svgNode('text', { x: TIME_W + (lanes.length * LANE_W) / 2, y: row.y + 4, 'text-anchor': 'middle' }, row.text));
+    } else {
+      g.append(svgNode('text', { x: width / 2, y: row.y + 4, 'text-anchor': 'middle' }, row.text));
+    }
+    parts.push(g);
+  }
+  svg.replaceChildren(...parts);
+}
+
+function drawArrow(g, row, x, svgId) {
+  const label = MESSAGE_LABEL[row.kind];
+  g.classList.add('arrow', `k-${row.kind}`);
+  if (row.lost) g.classList.add('lost');
+  g.dataset.kind = row.kind;
+  g.dataset.from = String(row.from);
+  g.dataset.to = String(row.to);
+  const x1 = x(row.from);
+  const full = x(row.to);
+  // A lost datagram stops short, where it was dropped.
+  const x2 = row.lost ? x1 + (full - x1) * 0.6 : full + (full > x1 ? -2 : 2);
+  g.append(svgNode('title', {}, `${label} from node ${row.from} to node ${row.to} at ${clockMs(row.t)}` +
+    (row.lost ? ': never received' : '')));
+  g.append(svgNode('line', { x1, x2, y1: row.y + 3, y2: row.y + 3, 'marker-end': row.lost ? '' : `url(#${svgId}-${row.kind})` }));
+  if (row.lost) g.append(svgNode('text', { x: x2, y: row.y + 7, 'text-anchor': 'middle', class: 'cross' }, '✕'));
+  const mid = (x1 + (row.lost ? x2 : full)) / 2;
+  g.append(svgNode('text', { x: mid, y: row.y - 2, 'text-anchor': 'middle', class: 'label' }, row.lost ? `${label} (lost)` : label));
+}
+
+function drawMark(g, row, x, lanes) {
+  g.classList.add('mark', `k-${row.kind}`);
+  g.dataset.node = String(row.node);
+  const cx = x(row.node);
+  const last = lanes.indexOf(row.node) === lanes.length - 1;
+  g.append(svgNode('title', {}, `node ${row.node}: ${row.text}`));
+  g.append(svgNode('circle', { cx, cy: row.y, r: 4.5 }));
+  g.append(svgNode('text', { x: last ? cx - 8 : cx + 8, y: row.y + 4, 'text-anchor': last ? 'end' : 'start' }, row.label));
+}
+
+function lanesFor(events) {
+  const ids = new Set(memberIds);
+  for (const e of events) {
+    ids.add(e.node);
+    if (isMessage(e)) { ids.add(e.from); ids.add(e.to); }
+  }
+  return [...ids].filter(Number.isFinite).sort((a, b) => a - b);
+}
+
+// The last election: from the first suspicion (or "no leader known") after the epoch before to the
+// start of the last epoch; or, when a node has suspected its leader since, that election so far.
+function lastElection(events) {
+  const timeout = pace.timeout_ms ?? 3000;
+  const epochs = events.filter((e) => e.kind === 'epoch');
+  const last = epochs[epochs.length - 1];
+  const after = (t) => events.find((e) => isStart(e) && e.t_ms > t);
+  const later = after(last ? last.t_ms : -Infinity);
+  if (later) {
+    const activity = events.filter((e) => e.t_ms >= later.t_ms && (isMessage(e) || MARKED.has(e.kind)) && e.kind !== 'commit');
+    const end = activity[activity.length - 1].t_ms;
+    const ongoing = Date.now() - end < 2 * timeout;
+    return { first: later, from: later.t_ms, to: end, done: null, ongoing };
+  }
+  if (!last) return null;
+  const name = epochOf(last);
+  const before = epochs.filter((e) => e.t_ms < last.t_ms && epochOf(e) !== name).pop();
+  const bound = before ? before.t_ms : -Infinity;
+  const first = events.find((e) => e.t_ms > bound && e.t_ms <= last.t_ms && isStart(e)) ||
+    events.find((e) => e.t_ms > bound && e.t_ms <= last.t_ms && isMessage(e)) || last;
+  const begins = epochs.filter((e) => epochOf(e) === name && /begins/.test(e.text)).pop() || last;
+  // A little past the epoch's start, to show who follows it.
+  return { first, from: first.t_ms, to: last.t_ms + (pace.heartbeat_ms ?? 500) / 2, done: begins, ongoing: false };
+}
+
+function renderElection(story) {
+  const { events } = story;
+  const election = lastElection(events);
+  if (!election) {
+    ui.electionCaption.textContent = 'Last election: none in the events yet.';
+    clearDiagram(ui.electionDiagram);
+    return;
+  }
+  const timeout = pace.timeout_ms ?? 3000;
+  // The fault that set it off, if one came shortly before: the cause belongs in the picture.
+  const cause = events.filter((e) => e.kind === 'fault' && e.t_ms < election.from && e.t_ms >= election.from - 2 * timeout).pop();
+  const inside = events.filter((e) => (e.t_ms >= election.from && e.t_ms <= election.to) || e === cause);
+  const rows = rowsOf(inside, story);
+  const arrows = rows.filter((r) => r.type === 'arrow').length;
+  const first = election.first;
+  const start = `started by node ${first.node}${first.kind === 'suspect' ? ' suspecting its leader' : ''} at ${clockMs(first.t_ms)}`;
+  if (election.done) {
+    const d = election.done;
+    ui.electionCaption.textContent = `Last election: ${start}; node ${d.node} leads epoch ${epochOf(d)} ` +
+      `${spanText(d.t_ms - first.t_ms)} later; ${arrows} datagrams.`;
+  } else {
+    ui.electionCaption.textContent = `${election.ongoing ? 'Election in progress' : 'Last election, with no new epoch'}: ` +
+      `${start}; ${arrows} datagrams so far.`;
+    // With no event to redraw it, "in progress" would stand for good once the election went quiet.
+    if (election.ongoing) {
+      clearTimeout(lapseTimer);
+      lapseTimer = setTimeout(scheduleRender, 2 * timeout - (Date.now() - election.to) + 100);
+    }
+  }
+  drawDiagram(ui.electionDiagram, lanesFor(inside), withGaps(rows), election.done ? election.done.node : null);
+}
+
+// The last write: its commit (which carries only the count of datagrams the leader sent for it)
+// and whatever the events show between it and the previous commit, or the start of its epoch,
+// whichever came later (the election before an epoch is the other diagram's).
+function renderWrite(story) {
+  const { events } = story;
+  const commits = events.filter((e) => e.kind === 'commit');
+  const commit = commits.pop();
+  if (!commit) {
+    ui.writeCaption.textContent = 'Last write: none in the events yet.';
+    clearDiagram(ui.writeDiagram);
+    return;
+  }
+  const timeout = pace.timeout_ms ?? 3000;
+  const previous = commits.filter((e) => e.node === commit.node).pop();
+  const at = events.indexOf(commit);
+  const epochs = events.slice(0, at).filter((e) => e.node === commit.node && e.kind === 'epoch');
+  const leading = epochs.filter((e) => /^LEADER/.test(e.text)).pop();
+  const opening = epochs.filter((e) => /begins/.test(e.text)).pop() || leading;
+  const start = [previous, opening].filter(Boolean).map((e) => events.indexOf(e));
+  const first = Math.max(-1, ...start);
+  const inside = events.slice(Math.max(0, first), at).filter((e) => e.t_ms >= commit.t_ms - 2 * timeout &&
+    (e.kind !== 'commit' || e === previous));
+  const rows = rowsOf(inside, story);
+  const m = /seq (\d+)\.\.=(\d+): (\d+) datagrams? sent since seq (\d+)/.exec(commit.text);
+  const seq = m ? (m[1] === m[2] ? m[1] : `${m[1]}–${m[2]}`) : '?';
+  const cost = m ? `node ${commit.node} sent ${m[3]} datagrams since seq ${m[4]}` : commit.text;
+  rows.push({ type: 'note', t: commit.t_ms, text: cost });
+  rows.push({ type: 'mark', t: commit.t_ms, node: commit.node, kind: 'commit', label: markLabel(commit), text: commit.text });
+  // A new leader's first commit is of the entry that opens its epoch ("log up to seq N").
+  const own = leading && m && /log up to seq (\d+)/.exec(leading.text);
+  const opens = own && Number(own[1]) >= Number(m[1]) && Number(own[1]) <= Number(m[2]) &&
+    (!previous || events.indexOf(previous) < events.indexOf(leading));
+  // The node counts the datagrams a commit cost but does not list them (appends, heartbeats).
+  ui.writeCaption.textContent = `Last write: seq ${seq} committed by node ${commit.node} at ${clockMs(commit.t_ms)}` +
+    (opens ? `, with the entry that opens epoch ${epochOf(leading)}` : '') +
+    (m ? `, costing ${m[3]} datagrams (appends and heartbeats, counted but not listed one by one).` : '.');
+  drawDiagram(ui.writeDiagram, lanesFor([...inside, commit]), withGaps(rows), null);
+}
+
 // ---------- start ----------
 
 ui.form.addEventListener('submit', addEntry);
 ui.input.addEventListener('input', onType);
+ui.faultSeconds.addEventListener('input', updateFaultLabels);
+ui.faultPercent.addEventListener('input', updateFaultLabels);
+for (const button of ui.faultButtons) button.addEventListener('click', () => startFault(button.dataset.action));
 updateByteCount();
+updateFaultLabels();
 followBoard();
 followStatus();
+sources.set('self', newSource('self', ''));
+followEvents(sources.get('self'));
+setInterval(showCountdown, 100);

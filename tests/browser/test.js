@@ -93,7 +93,11 @@ async function openPage(context, id, viewport) {
   await page.setViewportSize(viewport);
   const watch = { loads: 0, foreign: [], errors: [] };
   page.on('framenavigated', (frame) => { if (frame === page.mainFrame()) watch.loads += 1; });
-  page.on('request', (request) => { if (!request.url().startsWith(nodes[id])) watch.foreign.push(request.url()); });
+  // The page reads the other members' /events too (for its timeline), and nothing else from elsewhere.
+  const members = Object.values(nodes);
+  page.on('request', (request) => {
+    if (!members.some((base) => request.url().startsWith(base))) watch.foreign.push(request.url());
+  });
   page.on('pageerror', (error) => watch.errors.push(error.message));
   await page.goto(nodes[id] + '/', { waitUntil: 'load' });
   return { page, watch, id };
@@ -186,6 +190,20 @@ async function runChecks(A, B, L, leader) {
       }, leader, { timeout: WAIT_MS });
     });
   }
+  await check(`node ${A.id} page shows the pace from /status, and fault buttons only if the node allows faults`, async () => {
+    const status = await getJson(A.id, '/status');
+    const span = (ms) => (ms < 1000 ? `${ms} ms` : `${ms / 1000} s`);
+    const want = `pace: heartbeat ${span(status.pace.heartbeat_ms)}, timeout ${span(status.pace.timeout_ms)}`;
+    await A.page.waitForFunction((text) => document.getElementById('pace').textContent === text, want, { timeout: WAIT_MS });
+    assert(await A.page.locator('#faults').isVisible() === (status.faults_allowed === true),
+      `fault buttons ${status.faults_allowed ? 'hidden' : 'shown'} with faults_allowed=${status.faults_allowed}`);
+  });
+  await check(`node ${A.id}'s timeline merges the events of all 3 members`, async () => {
+    await A.page.waitForFunction(() => {
+      const nodes = new Set([...document.querySelectorAll('#timeline li')].map((li) => li.dataset.node));
+      return nodes.size === 3 && document.getElementById('timeline-sources').textContent === 'events of node 1, 2, 3';
+    }, null, { timeout: WAIT_MS, polling: 100 });
+  });
   await check(`node ${leader} page shows itself as leader with its attribute, no "not answering" banner`, async () => {
     await L.page.waitForFunction((id) =>
       document.getElementById('node-id').textContent === String(id) &&
@@ -376,6 +394,13 @@ async function runChecks(A, B, L, leader) {
     }, want, { timeout: RESTART_MS, polling: 100 });
     assert(await L.page.locator('#add-button').isEnabled(), 'Post button still disabled');
   });
+  // A new process numbers its events from 1 again: the pages must notice and read its new boot.
+  for (const P of [A, L]) {
+    await check(`node ${P.id}'s timeline follows node ${leader} across its restart: both its boots are there`, async () => {
+      await P.page.waitForFunction((id) => [...document.querySelectorAll(`#timeline li[data-node="${id}"]`)]
+        .filter((li) => /booted with attribute/.test(li.textContent)).length >= 2, leader, { timeout: RESTART_MS, polling: 100 });
+    });
+  }
   await check(`posting from the restarted node ${leader}'s page reaches node ${A.id}`, async () => {
     const text = `after restart ${stamp}`;
     await addThroughForm(L.page, text);
