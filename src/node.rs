@@ -404,12 +404,22 @@ impl Driver {
                  (blackboard cluster --demo does)",
             );
         }
-        if let Fault::Crash { .. } = fault {
-            // What a dead process owed its clients is never answered.
-            for (_, reply) in self.writes.drain().chain(self.reads.drain()) {
-                let _ = reply.try_send(Answer::unavailable());
+        let fault = match fault {
+            Fault::Crash { seconds } => {
+                // What a dead process owed its clients is never answered.
+                for (_, reply) in self.writes.drain().chain(self.reads.drain()) {
+                    let _ = reply.try_send(Answer::unavailable());
+                }
+                // Down long enough for the others to notice and elect: back
+                // sooner, a crashed leader would find itself still followed
+                // and simply lead again, and the demo would show nothing.
+                let noticed = (self.config.timeout * 2).as_secs_f64().ceil() as u64;
+                Fault::Crash {
+                    seconds: seconds.max(noticed),
+                }
             }
-        }
+            other => other,
+        };
         self.faults.start(fault, Instant::now());
         let text = fault.describe();
         warn!("node {}: {text}", self.core.id());

@@ -210,3 +210,26 @@ fn a_cut_off_leader_is_replaced_and_a_crashed_node_comes_back_with_the_board() {
     });
     assert!(all_told, "not all of {expected:?} among {told:#?}");
 }
+
+/// At the demo's pace a crash lasts at least two failure timeouts: back
+/// sooner, the crashed leader would still be followed and simply lead again,
+/// and the others would never be seen to notice.
+#[test]
+fn a_crash_lasts_long_enough_to_be_noticed() {
+    let cluster = TestCluster::start_with(
+        "demo-crash-min",
+        1,
+        25950,
+        &["--pace", "demo", "--allow-faults"],
+    );
+    let node = cluster.node(1);
+    assert!(wait_until(Duration::from_secs(10), || node
+        .status()
+        .is_some()));
+    let (status, body) = node.send("POST", "/fault", "action=crash&seconds=1");
+    assert_eq!(status, 202, "{body}");
+    assert!(
+        body["fault"].as_str().unwrap().contains("back in 6 s"),
+        "{body}"
+    );
+}
