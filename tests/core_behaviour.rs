@@ -15,6 +15,7 @@ use blackboard::core::{Config, Node, PeerStatus, Role, Time, Unavailable};
 use blackboard::sim::Sim;
 use blackboard::wire::{
     self, Command, Envelope, Epoch, Incarnation, Kind, LogPos, Message, NodeId, Request,
+    SnapshotCursor,
 };
 
 const CLUSTER: u32 = 9;
@@ -2075,4 +2076,907 @@ fn a_process_told_its_boot_is_over_is_superseded() {
     assert_eq!(m.node.superseded(), None, "another boot's news");
     m.hears(other, Message::Superseded { stale: me });
     assert_eq!(m.node.superseded(), Some(2));
+}
+
+// ----- run 4: replication after accept_leader, requests, takeover, transfer
+
+fn heartbeat_round(epoch: Epoch, last: LogPos, commit: u64, round: u64) -> Message {
+    let mut m = heartbeat(epoch, last, commit, 0b111, vec![], vec![]);
+    if let Message::Heartbeat { round: r, .. } = &mut m {
+        *r = round;
+    }
+    m
+}
+
+fn reject(epoch: Epoch, promised: Epoch, leader_alive: bool) -> Message {
+    Message::Reject {
+        epoch,
+        promised,
+        leader_alive,
+    }
+}
+
+fn chunk(epoch: Epoch, at: LogPos, data: Vec<u8>) -> Message {
+    let mut m = example(Kind::Chunk);
+    if let Message::Chunk {
+        epoch: e,
+        at: a,
+        total: t,
+        offset: o,
+        data: d,
+        end_of_batch: end,
+    } = &mut m
+    {
+        let total = u32::try_from(data.len()).expect("a small board");
+        (*e, *a, *t, *o, *d, *end) = (epoch, at, total, 0, data, true);
+    }
+    m
+}
+
+fn noop_entry(tag: Epoch) -> blackboard::wire::Entry {
+    blackboard::wire::Entry {
+        tag,
+        command: Command::Noop,
+    }
+}
+
+fn acks_sent(sent: &[Sent]) -> Vec<(u64, u64)> {
+    sent.iter()
+        .filter_map(|s| match s.message {
+            Message::Ack { matched, round, .. } => Some((matched, round)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The requests this node forwarded, with when (µs).
+fn forwards_sent(sent: &[Sent]) -> Vec<(u64, Vec<Request>)> {
+    sent.iter()
+        .filter_map(|s| match &s.message {
+            Message::Forward { requests } => Some((s.at, requests.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn prepares_sent(sent: &[Sent]) -> Vec<(NodeId, Epoch, bool)> {
+    sent.iter()
+        .filter_map(|s| match s.message {
+            Message::Prepare { epoch, trial } => Some((s.to, epoch, trial)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A follower acknowledges a heartbeat that brings news or a new round at
+/// once (reads wait for the round), and one that brings neither only when
+/// half a heartbeat passed since its last ack (so the leader knows it is
+/// alive without an ack per heartbeat).
+#[test]
+fn a_follower_acks_news_or_a_new_round_at_once_else_every_half_heartbeat() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e = a.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e, b);
+    let last = LogPos { tag: e, seq: 1 };
+    let mark = m.mark();
+    m.hears(a, heartbeat_round(e, last, 1, 100));
+    assert_eq!(
+        acks_sent(m.since(mark)),
+        vec![(1, 100)],
+        "a new round, 1 ms after the last ack: acked at once"
+    );
+    let mark = m.mark();
+    m.waits(Duration::from_millis(9));
+    m.hears(a, heartbeat_round(e, last, 1, 100));
+    assert_eq!(acks_sent(m.since(mark)), vec![], "nothing new after 10 ms");
+    let mark = m.mark();
+    m.waits(Duration::from_millis(19));
+    m.hears(a, heartbeat_round(e, last, 1, 100));
+    assert_eq!(
+        acks_sent(m.since(mark)),
+        vec![(1, 100)],
+        "nothing new, but 30 ms (over half a heartbeat) since the last ack"
+    );
+}
+
+/// A follower forwards a write to its leader, again two heartbeats later
+/// while the leader's log does not show it (the Forward may be lost), and
+/// no more once it does. Only this boot's request of that number counts:
+/// an earlier boot's request numbered alike is another write.
+#[test]
+fn a_forwarded_write_is_sent_again_until_the_leaders_log_holds_it() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e = a.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e, b);
+    let me = m.incarnation();
+    let last = |seq| LogPos { tag: e, seq };
+    m.node.handle_request(Time(m.now), 7, add("w".into()));
+    let mark = m.mark();
+    // Heartbeats every 20 ms keep the leader and run the follower's flush.
+    let beat = |m: &mut Member, seq| {
+        m.waits(Duration::from_millis(19));
+        m.hears(a, heartbeat(e, last(seq), 1, 0b111, vec![], vec![]));
+    };
+    m.hears(a, heartbeat(e, last(1), 1, 0b111, vec![], vec![]));
+    for _ in 0..6 {
+        beat(&mut m, 1);
+    }
+    let sent = forwards_sent(m.since(mark));
+    assert_eq!(sent.len(), 2, "forwarded, then once again: {sent:?}");
+    let (first, request) = (sent[0].0, sent[0].1[0].clone());
+    assert_eq!((request.origin, request.boot), (me.id, me.boot));
+    let gap = sent[1].0 - first;
+    assert!(
+        (ms(100)..ms(120)).contains(&gap),
+        "sent again {gap} µs later: after two heartbeats, at the first flush"
+    );
+    // The leader's log holds an earlier boot's request of the same number.
+    let earlier = Request {
+        boot: me.boot.wrapping_add(1),
+        ..request.clone()
+    };
+    m.hears(a, append(e, last(1), 1, vec![Command::Client(earlier)]));
+    let mark = m.mark();
+    for _ in 0..6 {
+        beat(&mut m, 2);
+    }
+    assert_eq!(
+        forwards_sent(m.since(mark)).len(),
+        1,
+        "another boot's request is not this one: sent again"
+    );
+    m.hears(a, append(e, last(2), 1, vec![Command::Client(request)]));
+    let mark = m.mark();
+    for _ in 0..10 {
+        beat(&mut m, 3);
+    }
+    assert_eq!(
+        forwards_sent(m.since(mark)),
+        vec![],
+        "in the leader's log: not sent again"
+    );
+}
+
+/// A follower packs its pending writes into Forwards up to the frame size,
+/// each within a datagram, every write once and in order.
+#[test]
+fn forwards_are_packed_up_to_the_frame_size() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e = a.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e, b);
+    let texts: Vec<String> = (0..30)
+        .map(|i| format!("{i:03}{}", "x".repeat(97)))
+        .collect();
+    for (token, text) in texts.iter().enumerate() {
+        m.node
+            .handle_request(Time(m.now), token as u64, add(text.clone()));
+    }
+    let mark = m.mark();
+    let last = LogPos { tag: e, seq: 1 };
+    m.hears(a, heartbeat(e, last, 1, 0b111, vec![], vec![]));
+    let mut bytes = 0;
+    let mut carried = Vec::new();
+    let mut datagrams = 0;
+    for s in m.since(mark) {
+        if let Message::Forward { requests } = &s.message {
+            assert_eq!(s.to, a.id);
+            assert!(s.bytes <= wire::MAX_DATAGRAM);
+            datagrams += 1;
+            for r in requests {
+                bytes += wire::encoded_len(r);
+                if let blackboard::wire::Op::Add { text } = &r.op {
+                    carried.push(text.clone());
+                }
+            }
+        }
+    }
+    assert_eq!(carried, texts, "every write, once, in order");
+    let fewest = bytes.div_ceil(wire::PAYLOAD_BUDGET);
+    assert!(
+        datagrams >= 2 && datagrams <= fewest + 1,
+        "{datagrams} Forwards for {bytes} bytes"
+    );
+}
+
+/// A leader takes from a member only that member's own requests, of its
+/// current boot; others are counted as spoofed and not appended.
+#[test]
+fn a_leader_refuses_forwarded_requests_of_another_origin_or_boot() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let (mut m, _) = Member::leads(1, a, b);
+    let request = |origin: NodeId, boot: u32| Request {
+        origin,
+        boot,
+        number: 0,
+        finished_below: 0,
+        op: add("w".into()),
+    };
+    m.hears(a, forward(vec![request(a.id, a.boot.wrapping_add(1))]));
+    m.hears(a, forward(vec![request(b.id, a.boot)]));
+    assert_eq!(m.dropped("spoofed"), 2);
+    assert_eq!(m.node.log().last().seq, 2, "nothing appended");
+    m.hears(a, forward(vec![request(a.id, a.boot)]));
+    assert_eq!(m.node.log().last().seq, 3, "a's own request is");
+}
+
+/// A member that forwards again a write already committed (it missed the
+/// news) is told at once, with a heartbeat sent to it alone.
+#[test]
+fn a_retransmitted_committed_write_gets_its_origin_told_at_once() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let (mut m, e) = Member::leads(1, a, b);
+    let request = Request {
+        origin: a.id,
+        boot: a.boot,
+        number: 0,
+        finished_below: 0,
+        op: add("w".into()),
+    };
+    m.hears(a, forward(vec![request.clone()]));
+    let round = m.rounds_sent();
+    m.hears(a, ack(e, 3, false, round));
+    assert_eq!(m.node.commit(), 3);
+    m.wake_until(m.now + ms(1));
+    let mark = m.mark();
+    m.hears_now(a, forward(vec![request]));
+    let notices: Vec<NodeId> = m
+        .since(mark)
+        .iter()
+        .filter(|s| matches!(s.message, Message::Heartbeat { .. }))
+        .map(|s| s.to)
+        .collect();
+    assert_eq!(notices, vec![a.id]);
+    assert_eq!(m.node.log().last().seq, 3, "not appended twice");
+}
+
+/// A snapshot that holds a write pending at this node answers its client
+/// with what the write did.
+#[test]
+fn a_snapshot_answers_the_pending_writes_it_holds() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e = a.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e, b);
+    m.node.handle_request(Time(m.now), 7, add("snap".into()));
+    let mark = m.mark();
+    let five = LogPos { tag: e, seq: 5 };
+    m.hears(a, heartbeat(e, five, 5, 0b111, vec![], vec![]));
+    let request = forwards_sent(m.since(mark))[0].1[0].clone();
+    assert_eq!(pulls_sent(m.since(mark)).len(), 1, "it lacks 2..5: pulls");
+    let mut board = blackboard::board::Board::new();
+    board.apply(&request, 3);
+    m.hears(a, chunk(e, five, board.encode()));
+    assert_eq!(m.node.applied(), 5, "the snapshot is installed");
+    let replies: Vec<_> = std::iter::from_fn(|| m.node.poll_reply()).collect();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].token, 7);
+    assert_eq!(replies[0].result.as_ref().map(|d| d.seq), Ok(3));
+}
+
+/// A lagging follower asks its leader once per heartbeat at most: a second
+/// heartbeat naming the same end does not restart the pull.
+#[test]
+fn a_pull_under_way_is_not_restarted_by_the_next_heartbeat() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e = a.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e, b);
+    let mark = m.mark();
+    let five = LogPos { tag: e, seq: 5 };
+    m.hears(a, heartbeat(e, five, 5, 0b111, vec![], vec![]));
+    m.hears(a, heartbeat(e, five, 5, 0b111, vec![], vec![]));
+    assert_eq!(pulls_sent(m.since(mark)).len(), 1);
+}
+
+/// A candidate refuses a Prepare below its own takeover's epoch (though
+/// above what it promised), so that two candidates do not both give way.
+#[test]
+fn a_candidate_refuses_an_epoch_below_its_own_takeover() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e1 = a.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e1, b);
+    let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
+    let between = b.epoch(1);
+    assert!(e1 < between && between < e2);
+    let mark = m.mark();
+    m.hears(b, prepare(between, false));
+    assert!(
+        m.since(mark)
+            .iter()
+            .any(|s| s.to == b.id && matches!(s.message, Message::Reject { .. })),
+        "refused"
+    );
+    assert!(!m
+        .since(mark)
+        .iter()
+        .any(|s| matches!(s.message, Message::Promise { .. })));
+    assert_eq!(m.node.promised(), e1);
+    assert_eq!(m.node.role(), Role::Candidate);
+}
+
+/// A Prepare of the epoch a follower already follows (its leader asking
+/// again) is answered and changes nothing: the follower keeps its leader.
+#[test]
+fn a_prepare_of_the_epoch_it_follows_keeps_the_leader() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e = a.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e, b);
+    let mark = m.mark();
+    m.hears(a, prepare(e, false));
+    assert!(m
+        .since(mark)
+        .iter()
+        .any(|s| s.to == a.id && matches!(s.message, Message::Promise { .. })));
+    assert_eq!(m.node.leader(), Some(a.id));
+}
+
+/// A leader that still has its quorum refuses another's Prepare; a
+/// follower promises its own leader's new epoch at once.
+#[test]
+fn a_working_leader_refuses_a_prepare_and_a_follower_promises_its_leaders() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let (mut m, e2) = Member::leads(1, a, b);
+    let mark = m.mark();
+    m.hears(b, prepare(b.epoch(3), false));
+    assert!(m.since(mark).iter().any(|s| s.to == b.id
+        && matches!(
+            s.message,
+            Message::Reject {
+                leader_alive: true,
+                ..
+            }
+        )));
+    assert_eq!(m.node.leading(), Some(e2), "still leads");
+
+    let e1 = a.epoch(1);
+    let mut m = Member::one_of_three(2);
+    m.recovered(a, e1, b);
+    let e3 = a.epoch(3);
+    let mark = m.mark();
+    m.hears(a, prepare(e3, false));
+    assert!(m
+        .since(mark)
+        .iter()
+        .any(|s| s.to == a.id && matches!(s.message, Message::Promise { .. })));
+    assert_eq!(m.node.promised(), e3);
+}
+
+/// In the real round, a late answer to the trial round counts for nothing:
+/// only a real promise may start the epoch.
+#[test]
+fn a_late_trial_promise_does_not_count_in_the_real_round() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e1 = a.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e1, b);
+    let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
+    let last = LogPos { tag: e1, seq: 1 };
+    m.hears_now(a, promise(e2, last, 1, true));
+    assert!(prepares_sent(m.since(0)).contains(&(a.id, e2, false)));
+    m.hears_now(a, promise(e2, last, 1, true));
+    assert_eq!(m.node.leading(), None, "a trial answer is not a promise");
+    m.hears_now(a, promise(e2, last, 1, false));
+    assert_eq!(m.node.leading(), Some(e2));
+}
+
+/// A rebooted (memoryless) node takes over with the NoState of another
+/// memoryless member; a late trial NoState in the real round counts for
+/// nothing, so without a real answer it never leads.
+#[test]
+fn a_late_trial_no_state_does_not_count_in_the_real_round() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e1 = a.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.fenced_at(e1, [a, b]);
+    assert!(m.node.is_recovering());
+    let (_, e2) = m.until_sent(Duration::from_secs(2), trial_prepare);
+    let mark = m.mark();
+    m.hears_now(a, no_state(e2, true));
+    assert!(prepares_sent(m.since(mark)).contains(&(a.id, e2, false)));
+    m.hears_now(a, no_state(e2, true));
+    m.waits(TIMEOUT + TIMEOUT / 2);
+    assert_eq!(m.node.leading(), None, "a trial answer is not a promise");
+}
+
+/// A memoryless candidate waits a while for members with state unless
+/// every member answered: then it goes on at once (here: adopting the
+/// log of the member with state).
+#[test]
+fn a_memoryless_takeover_answered_by_everyone_goes_on_at_once() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e1 = a.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.fenced_at(e1, [a, b]);
+    let (_, e2) = m.until_sent(Duration::from_secs(2), trial_prepare);
+    m.hears_now(b, no_state(e2, true));
+    let last = LogPos { tag: e1, seq: 1 };
+    m.hears_now(a, promise(e2, last, 1, false));
+    let mark = m.mark();
+    m.hears_now(b, no_state(e2, false));
+    assert_eq!(
+        pulls_sent(m.since(mark)).len(),
+        1,
+        "everyone answered: it adopts a's log at once"
+    );
+}
+
+/// A candidate refused for its epoch stands back only when the refuser
+/// promised a later epoch or still hears a leader; a leader steps down only
+/// for a refusal of its own epoch by a member that promised a later one,
+/// and otherwise asks again.
+#[test]
+fn refusals_stop_a_takeover_or_a_leader_only_for_a_later_promise_or_a_live_leader() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e1 = a.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e1, b);
+    let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
+    m.hears_now(b, reject(e2, e1, false));
+    m.hears_now(b, reject(e2, e2, false));
+    m.hears_now(b, reject(a.epoch(7), b.epoch(8), true));
+    let last = LogPos { tag: e1, seq: 1 };
+    m.hears_now(a, promise(e2, last, 1, true));
+    m.hears_now(a, promise(e2, last, 1, false));
+    assert_eq!(m.node.leading(), Some(e2), "the takeover went on");
+
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e1, b);
+    let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
+    m.hears_now(b, reject(e2, b.epoch(8), false));
+    m.hears_now(a, promise(e2, last, 1, true));
+    m.hears_now(a, promise(e2, last, 1, false));
+    assert_eq!(m.node.leading(), None, "it stood back");
+
+    let (mut m, e2) = Member::leads(2, a, b);
+    m.hears(a, reject(e1, e2, false));
+    assert_eq!(m.node.leading(), Some(e2), "a refusal of an older epoch");
+    let mark = m.mark();
+    m.hears(b, reject(e2, e2, false));
+    assert_eq!(m.node.leading(), Some(e2));
+    assert_eq!(
+        prepares_sent(m.since(mark)),
+        vec![(b.id, e2, false)],
+        "asked again"
+    );
+    m.hears(b, reject(e2, b.epoch(8), false));
+    assert_eq!(m.node.leading(), None, "stepped down");
+}
+
+/// A candidate that re-asks for promises asks only the members that have
+/// not answered.
+#[test]
+fn a_candidate_asks_again_only_the_members_that_did_not_answer() {
+    let ids: Vec<NodeId> = (1..=5).collect();
+    let others: Vec<Other> = (2..=5).map(Other::low).collect();
+    let e1 = others[0].epoch(1);
+    let mut m = Member::boot(1, &ids, 1);
+    let me = m.incarnation();
+    for o in &others {
+        m.hears(*o, info(me.boot, e1, true));
+    }
+    m.hears(
+        others[0],
+        append(e1, LogPos::default(), 0, vec![Command::Noop]),
+    );
+    let last = LogPos { tag: e1, seq: 1 };
+    m.hears(others[0], heartbeat(e1, last, 1, 0, vec![me], vec![]));
+    let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
+    m.hears_now(others[1], promise(e2, last, 1, true));
+    let mark = m.mark();
+    let asked = m.until_sent(TIMEOUT, |s| match s.message {
+        Message::Prepare { .. } => Some(s.at),
+        _ => None,
+    });
+    let again: Vec<_> = m
+        .since(mark)
+        .iter()
+        .filter(|s| s.at == asked)
+        .filter_map(|s| match s.message {
+            Message::Prepare { epoch, trial } => Some((s.to, epoch, trial)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(again, vec![(2, e2, true), (4, e2, true), (5, e2, true)]);
+}
+
+/// Adopting a better log, a candidate gives the member it pulls from two
+/// timeouts, counted afresh at each window it receives; it leads once it
+/// holds the log up to that member's end, not before (a log as long but
+/// different is not it).
+#[test]
+fn a_candidate_adopting_a_log_waits_for_it_and_leads_once_it_holds_it() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e1 = a.epoch(1);
+    let theirs = b.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e1, b);
+    let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
+    let one = LogPos { tag: e1, seq: 1 };
+    let three = LogPos {
+        tag: theirs,
+        seq: 3,
+    };
+    m.hears_now(b, promise(e2, three, 1, true));
+    let mark = m.mark();
+    m.hears_now(b, promise(e2, three, 1, false));
+    assert_eq!(pulls_sent(m.since(mark)), vec![(one, 1)], "adopts b's log");
+    m.waits(Duration::from_millis(200));
+    m.hears_now(b, entries(e2, one, vec![noop_entry(theirs)]));
+    m.waits(Duration::from_millis(400));
+    let two = LogPos {
+        tag: theirs,
+        seq: 2,
+    };
+    m.hears_now(b, entries(e2, two, vec![noop_entry(theirs)]));
+    assert_eq!(m.node.leading(), Some(e2), "leads with b's log");
+    assert!(m.node.log().holds(three));
+
+    // Its own log is as long as b's, but not b's.
+    let mut m = Member::one_of_three(2);
+    m.recovered(a, e1, b);
+    m.hears(a, append(e1, one, 1, vec![Command::Noop, Command::Noop]));
+    assert_eq!(m.node.log().last(), LogPos { tag: e1, seq: 3 });
+    let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
+    m.hears_now(b, promise(e2, three, 1, true));
+    m.hears_now(b, promise(e2, three, 1, false));
+    let mut window = entries(e2, one, vec![noop_entry(e1)]);
+    if let Message::Entries { end_of_batch, .. } = &mut window {
+        *end_of_batch = false;
+    }
+    m.hears_now(b, window);
+    assert_eq!(m.node.leading(), None, "it does not hold b's seq 3 yet");
+}
+
+/// A takeover that gave up half-way through adopting a log leaves entries
+/// its old leader never had; following that leader again, the node drops
+/// them past the leader's end.
+#[test]
+fn entries_past_the_leaders_end_of_another_epoch_are_dropped() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e1 = a.epoch(1);
+    let theirs = b.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e1, b);
+    let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
+    let one = LogPos { tag: e1, seq: 1 };
+    let three = LogPos {
+        tag: theirs,
+        seq: 3,
+    };
+    m.hears_now(b, promise(e2, three, 1, true));
+    m.hears_now(b, promise(e2, three, 1, false));
+    m.hears_now(b, entries(e2, one, vec![noop_entry(theirs)]));
+    assert_eq!(m.node.log().last().seq, 2);
+    // The takeover gives up two timeouts after it began adopting.
+    m.waits(TIMEOUT * 2);
+    m.hears(a, heartbeat(e1, one, 1, 0b111, vec![], vec![]));
+    assert_eq!(m.node.leader(), Some(a.id));
+    assert_eq!(m.node.log().last(), one, "b's entry is not a's");
+}
+
+/// Refusing to overwrite a committed entry (past the honest limit), a
+/// follower acknowledges no more than its log holds.
+#[test]
+fn a_refused_overwrite_claims_nothing_beyond_the_log() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e1 = a.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e1, b);
+    let one = LogPos { tag: e1, seq: 1 };
+    m.hears(a, append(e1, one, 2, vec![Command::Noop]));
+    assert_eq!(m.node.commit(), 2);
+    m.until_sent(Duration::from_secs(1), trial_prepare);
+    let e9 = b.epoch(9);
+    m.hears(b, prepare(e9, false));
+    let mark = m.mark();
+    m.hears(b, append(e9, one, 2, vec![noop_entry(e9).command]));
+    let acks = acks_sent(m.since(mark));
+    assert!(!acks.is_empty(), "it acks");
+    for (matched, _) in acks {
+        assert!(matched <= m.node.log().last().seq, "claims {matched}");
+    }
+}
+
+fn pull(epoch: Epoch, last: LogPos, commit: u64, snapshot: Option<SnapshotCursor>) -> Message {
+    Message::Pull {
+        epoch,
+        last,
+        commit,
+        snapshot,
+    }
+}
+
+/// The chunks sent since the mark: (at, total, offset, bytes, end of batch).
+fn chunks_sent(sent: &[Sent]) -> Vec<(LogPos, u32, u32, Vec<u8>, bool)> {
+    sent.iter()
+        .filter_map(|s| match &s.message {
+            Message::Chunk {
+                at,
+                total,
+                offset,
+                data,
+                end_of_batch,
+                ..
+            } => Some((*at, *total, *offset, data.clone(), *end_of_batch)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A leader serves a member behind its log's base the board snapshot: in
+/// windows of 8 frame-sized chunks (the last of each window says so), the
+/// next window from the puller's cursor in the same snapshot even after the
+/// board moved on; a cursor into another snapshot starts over; a new puller
+/// past a compaction gets a snapshot the log follows on from.
+#[test]
+fn a_leader_serves_its_snapshot_in_windows_resuming_at_the_cursor() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let (mut m, e) = Member::leads(1, a, b);
+    for token in 0..150 {
+        let text = format!("{token:03}{}", "x".repeat(97));
+        m.node.handle_request(Time(m.now), token, add(text));
+    }
+    m.collect();
+    let commit_all = |m: &mut Member| {
+        let (round, last) = (m.rounds_sent(), m.node.log().last().seq);
+        m.hears(a, ack(e, last, false, round));
+        m.hears(b, ack(e, last, false, round));
+        m.waits(HEARTBEAT);
+        assert_eq!(m.node.log().base().seq, last, "compacted to the end");
+        last
+    };
+    let last = commit_all(&mut m);
+    let old = LogPos {
+        tag: a.epoch(1),
+        seq: 1,
+    };
+    let mark = m.mark();
+    m.hears(b, pull(e, old, 1, None));
+    let first = chunks_sent(m.since(mark));
+    assert_eq!(first.len(), 8, "a window of 8 chunks");
+    let at = LogPos { tag: e, seq: last };
+    let total = first[0].1;
+    assert!(
+        total as usize > 8 * wire::PAYLOAD_BUDGET,
+        "a board of more than a window"
+    );
+    let mut data = Vec::new();
+    for (i, (a_, t, offset, bytes, end)) in first.iter().enumerate() {
+        assert_eq!((*a_, *t), (at, total));
+        assert_eq!(*offset as usize, data.len(), "chunks follow each other");
+        assert_eq!(bytes.len(), wire::PAYLOAD_BUDGET, "full chunks");
+        assert_eq!(*end, i == 7, "the window's last chunk says so");
+        data.extend_from_slice(bytes);
+    }
+    // More writes commit and the log is compacted past the snapshot.
+    for token in 1000..1100 {
+        m.node
+            .handle_request(Time(m.now), token, add(format!("{token}")));
+    }
+    m.collect();
+    let newer = commit_all(&mut m);
+    let cursor = SnapshotCursor {
+        at,
+        offset: data.len() as u32,
+    };
+    let mark = m.mark();
+    m.hears(b, pull(e, old, 1, Some(cursor)));
+    let rest = chunks_sent(m.since(mark));
+    assert!(!rest.is_empty() && rest.len() <= 8);
+    for (i, (a_, t, offset, bytes, end)) in rest.iter().enumerate() {
+        assert_eq!((*a_, *t), (at, total), "the same snapshot");
+        assert_eq!(*offset as usize, data.len());
+        assert_eq!(*end, i + 1 == rest.len());
+        data.extend_from_slice(bytes);
+    }
+    assert_eq!(data.len(), total as usize, "the whole snapshot");
+    let board = blackboard::board::Board::decode(&data).expect("it decodes");
+    assert_eq!(board.len(), 150);
+
+    // Without a cursor, behind the base: not the cached snapshot, which the
+    // log no longer follows on from, but one at the base or later.
+    let mark = m.mark();
+    m.hears(a, pull(e, old, 1, None));
+    let fresh = chunks_sent(m.since(mark));
+    assert_eq!(fresh[0].0.seq, newer);
+    assert_eq!(fresh[0].2, 0);
+    // A cursor into a snapshot the leader no longer has: from the start.
+    let stale = SnapshotCursor {
+        at: LogPos { tag: e, seq: 7 },
+        offset: 5_000,
+    };
+    let mark = m.mark();
+    m.hears(b, pull(e, old, 1, Some(stale)));
+    let again = chunks_sent(m.since(mark));
+    assert_eq!((again[0].0.seq, again[0].2), (newer, 0));
+
+    // The board moves on; the cached snapshot is kept while pullers use it
+    // (here 200 ms idle), and dropped after four timeouts idle.
+    m.node
+        .handle_request(Time(m.now), 2000, add("one more".into()));
+    m.collect();
+    let (round, last) = (m.rounds_sent(), m.node.log().last().seq);
+    m.hears(a, ack(e, last, false, round));
+    assert_eq!(m.node.applied(), newer + 1);
+    let cursor = SnapshotCursor {
+        at: LogPos { tag: e, seq: newer },
+        offset: wire::PAYLOAD_BUDGET as u32,
+    };
+    m.waits(Duration::from_millis(200));
+    let mark = m.mark();
+    m.hears(b, pull(e, old, 1, Some(cursor)));
+    let kept = chunks_sent(m.since(mark));
+    assert_eq!((kept[0].0.seq, kept[0].2), (newer, cursor.offset), "kept");
+    m.waits(TIMEOUT * 4 + HEARTBEAT);
+    let mark = m.mark();
+    m.hears(b, pull(e, old, 1, Some(cursor)));
+    let dropped = chunks_sent(m.since(mark));
+    assert_eq!((dropped[0].0.seq, dropped[0].2), (newer + 1, 0), "dropped");
+}
+
+/// A member serves a pull of its epoch with entries in full datagrams, each
+/// following the one before, the last saying the batch ends; a pull of
+/// another epoch is not served.
+#[test]
+fn a_pull_is_served_in_full_datagrams_of_entries_and_only_in_its_epoch() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let (mut m, e) = Member::leads(1, a, b);
+    for token in 0..30 {
+        let text = format!("{token:03}{}", "x".repeat(97));
+        m.node.handle_request(Time(m.now), token, add(text));
+    }
+    m.collect();
+    let one = LogPos {
+        tag: a.epoch(1),
+        seq: 1,
+    };
+    let mark = m.mark();
+    m.hears(b, pull(a.epoch(1), one, 1, None));
+    assert!(
+        !m.since(mark)
+            .iter()
+            .any(|s| matches!(s.message, Message::Entries { .. })),
+        "another epoch's pull"
+    );
+    let mark = m.mark();
+    m.hears(b, pull(e, one, 1, None));
+    let windows: Vec<_> = m
+        .since(mark)
+        .iter()
+        .filter_map(|s| match &s.message {
+            Message::Entries {
+                prev,
+                entries,
+                end_of_batch,
+                ..
+            } => Some((s.bytes, *prev, entries.len() as u64, *end_of_batch)),
+            _ => None,
+        })
+        .collect();
+    assert!(windows.len() >= 2, "{windows:?}");
+    let mut next = 1;
+    for (i, (bytes, prev, count, end)) in windows.iter().enumerate() {
+        assert!(*bytes <= wire::MAX_DATAGRAM);
+        assert_eq!(prev.seq, next, "each follows the one before");
+        assert_eq!(*end, i + 1 == windows.len());
+        next += count;
+    }
+    assert_eq!(next, m.node.log().last().seq, "all of the log after 1");
+}
+
+/// Entries from a member this node is not pulling from are ignored, also
+/// while it pulls from another.
+#[test]
+fn entries_nobody_was_asked_for_are_ignored() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e = a.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e, b);
+    let one = LogPos { tag: e, seq: 1 };
+    m.hears(b, entries(e, one, vec![noop_entry(e)]));
+    assert_eq!(m.node.log().last(), one);
+    let mark = m.mark();
+    m.hears(
+        a,
+        heartbeat(e, LogPos { tag: e, seq: 3 }, 1, 0b111, vec![], vec![]),
+    );
+    assert_eq!(pulls_sent(m.since(mark)).len(), 1, "it pulls from a");
+    m.hears(b, entries(e, one, vec![noop_entry(e)]));
+    assert_eq!(m.node.log().last(), one, "b was not asked");
+}
+
+/// The snapshot cursors of the Pulls sent.
+fn cursors_sent(sent: &[Sent]) -> Vec<Option<SnapshotCursor>> {
+    sent.iter()
+        .filter_map(|s| match s.message {
+            Message::Pull { snapshot, .. } => Some(snapshot),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A follower far behind assembles the snapshot its leader sends, chunk by
+/// chunk in order: it ignores chunks of a snapshot older than its commit,
+/// from a member it did not ask, or claiming a size beyond the bound, and
+/// after a lost chunk asks again from what it holds; complete, the board is
+/// installed and it asks for what follows.
+#[test]
+fn a_follower_assembles_a_snapshot_in_order_and_resumes_after_a_loss() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let e = a.epoch(1);
+    let mut m = Member::one_of_three(1);
+    m.recovered(a, e, b);
+    let far = LogPos { tag: e, seq: 200 };
+    m.hears(a, heartbeat(e, far, 200, 0b111, vec![], vec![]));
+    let mut board = blackboard::board::Board::new();
+    for number in 0..40 {
+        let request = Request {
+            origin: a.id,
+            boot: a.boot,
+            number,
+            finished_below: 0,
+            op: add(format!("{number:03}{}", "x".repeat(97))),
+        };
+        board.apply(&request, number + 2);
+    }
+    let bytes = board.encode();
+    let budget = wire::PAYLOAD_BUDGET;
+    assert!(bytes.len() > 3 * budget && bytes.len() < 4 * budget);
+    let piece = |at: LogPos, offset: usize, end_of_batch: bool| {
+        let mut c = chunk(
+            e,
+            at,
+            bytes[offset..(offset + budget).min(bytes.len())].to_vec(),
+        );
+        if let Message::Chunk {
+            total,
+            offset: o,
+            end_of_batch: end,
+            ..
+        } = &mut c
+        {
+            (*total, *o, *end) = (bytes.len() as u32, offset as u32, end_of_batch);
+        }
+        c
+    };
+    let mark = m.mark();
+    // Older than its commit; from b; claiming more than 512 MiB: ignored.
+    m.hears(a, piece(LogPos { tag: e, seq: 0 }, 0, true));
+    m.hears(b, piece(far, 0, true));
+    let mut huge = piece(far, 0, true);
+    if let Message::Chunk { total, .. } = &mut huge {
+        *total = (512 << 20) + 1;
+    }
+    m.hears(a, huge);
+    // The first chunk, then the third (the second was lost).
+    m.hears(a, piece(far, 0, false));
+    m.hears(a, piece(far, 2 * budget, true));
+    assert_eq!(cursors_sent(m.since(mark)), vec![], "nothing to ask yet");
+    m.waits(HEARTBEAT * 2);
+    let asked = cursors_sent(m.since(mark));
+    let holds = SnapshotCursor {
+        at: far,
+        offset: budget as u32,
+    };
+    assert!(
+        !asked.is_empty() && asked.iter().all(|c| *c == Some(holds)),
+        "a heartbeat later it asks from what it holds: {asked:?}"
+    );
+    let mark = m.mark();
+    m.hears(a, piece(far, budget, false));
+    m.hears(a, piece(far, 2 * budget, false));
+    assert_eq!(m.node.applied(), 1, "not complete yet");
+    m.hears(a, piece(far, 3 * budget, true));
+    assert_eq!(m.node.applied(), 200, "installed");
+    assert_eq!(m.node.board().len(), 40);
+    assert_eq!(
+        cursors_sent(m.since(mark)),
+        vec![None],
+        "then asks what follows"
+    );
 }
