@@ -131,12 +131,13 @@ impl Faults {
         self.down_until.is_some()
     }
 
-    /// Whether a datagram (either way) is dropped; `roll` is a uniform draw
-    /// in 0..100.
-    pub fn drops(&self, roll: u8) -> bool {
+    /// Whether a datagram (either way) is dropped; `roll` draws uniformly
+    /// in 0..100, only while a loss is in force (so an inert layer costs
+    /// no draw per datagram).
+    pub fn drops(&self, roll: impl FnOnce() -> u8) -> bool {
         self.down_until.is_some()
             || self.cut_until.is_some()
-            || self.loss.is_some_and(|(percent, _)| roll < percent)
+            || self.loss.is_some_and(|(percent, _)| roll() < percent)
     }
 
     /// The faults in force, in words (for `/status`), with the time left.
@@ -217,7 +218,7 @@ mod tests {
     fn faults_end_by_themselves_or_when_healed() {
         let t0 = Instant::now();
         let mut f = Faults::default();
-        assert!(!f.drops(0), "inert until a fault starts");
+        assert!(!f.drops(|| 0), "inert until a fault starts");
         f.start(
             Fault::Loss {
                 percent: 30,
@@ -225,13 +226,13 @@ mod tests {
             },
             t0,
         );
-        assert!(f.drops(29) && !f.drops(30));
+        assert!(f.drops(|| 29) && !f.drops(|| 30));
         f.start(Fault::Crash { seconds: 2 }, t0);
-        assert!(f.down() && f.drops(99));
+        assert!(f.down() && f.drops(|| 99));
         assert_eq!(f.next_end(), Some(t0 + Duration::from_secs(2)));
         let ended = f.expire(t0 + Duration::from_secs(2));
         assert!(ended.reboot && !f.down());
-        assert!(f.drops(0), "the loss goes on");
+        assert!(f.drops(|| 0), "the loss goes on");
         f.start(Fault::Heal, t0 + Duration::from_secs(3));
         let ended = f.expire(t0 + Duration::from_secs(3));
         assert_eq!(
@@ -241,6 +242,6 @@ mod tests {
                 notes: vec!["datagram loss over"]
             }
         );
-        assert!(!f.drops(0) && f.next_end().is_none());
+        assert!(!f.drops(|| 0) && f.next_end().is_none());
     }
 }

@@ -179,7 +179,7 @@ struct Driver {
     config: Config,
     timeline: Timeline,
     /// Long-polls of `/events`: answer when an event passes `since`, or at the deadline.
-    event_waiters: Vec<(u64, Instant, SyncSender<Answer>)>,
+    event_waiters: Vec<Waiter>,
     faults: Faults,
     allow_faults: bool,
     clock: Instant,
@@ -192,7 +192,7 @@ struct Driver {
     reads: HashMap<Token, SyncSender<Answer>>,
     next_token: Token,
     /// Long-polls: answer when the board passes `since`, or at the deadline.
-    waiters: Vec<(u64, Instant, SyncSender<Answer>)>,
+    waiters: Vec<Waiter>,
     board_cache: Option<(u64, Answer)>,
     strangers: u64,
     send_errors: u64,
@@ -269,7 +269,7 @@ impl Driver {
                         );
                         continue;
                     };
-                    if self.faults.drops(rand::random::<u8>() % 100) {
+                    if self.faults.drops(percent_roll) {
                         continue;
                     }
                     let now = self.now();
@@ -347,7 +347,7 @@ impl Driver {
             let Some(addr) = self.addrs.get(&t.to) else {
                 continue;
             };
-            if self.faults.drops(rand::random::<u8>() % 100) {
+            if self.faults.drops(percent_roll) {
                 continue;
             }
             if let Err(e) = self.udp.send_to(&t.payload, *addr) {
@@ -381,17 +381,9 @@ impl Driver {
     }
 
     fn answer_event_waiters(&mut self) {
-        if self.event_waiters.is_empty() {
-            return;
-        }
-        let (last, now) = (self.timeline.last(), Instant::now());
         let timeline = &self.timeline;
-        self.event_waiters.retain(|(since, deadline, reply)| {
-            let due = last > *since || now >= *deadline;
-            if due {
-                let _ = reply.try_send(Answer::json(200, timeline.answer(*since)));
-            }
-            !due
+        answer_due(&mut self.event_waiters, timeline.last(), |since| {
+            Answer::json(200, timeline.answer(since))
         });
     }
 
@@ -451,27 +443,11 @@ impl Driver {
     }
 
     fn answer_waiters(&mut self) {
-        if self.waiters.is_empty() {
-            return;
-        }
+        let mut waiters = std::mem::take(&mut self.waiters);
         let applied = self.core.applied();
-        let now = Instant::now();
-        let due = |(since, deadline, _): &(u64, Instant, SyncSender<Answer>)| {
-            applied > *since || now >= *deadline
-        };
-        if !self.waiters.iter().any(due) {
-            return;
-        }
-        self.stale_reads += self.waiters.iter().filter(|w| due(w)).count() as u64;
-        let board = self.board();
-        self.waiters.retain(|w| {
-            if due(w) {
-                let _ = w.2.try_send(board.clone());
-                false
-            } else {
-                true
-            }
-        });
+        // The board is built once at most (then cached): only if one is due.
+        self.stale_reads += answer_due(&mut waiters, applied, |_| self.board());
+        self.waiters = waiters;
     }
 
     fn board(&mut self) -> Answer {
@@ -922,6 +898,31 @@ fn member_origin(request: &tiny_http::Request, opts: &Options) -> Option<String>
         .iter()
         .any(|(_, addr)| addr.ip() == ip)
         .then(|| origin.to_owned())
+}
+
+/// A uniform draw in 0..100, for the demo's datagram loss.
+fn percent_roll() -> u8 {
+    use rand::Rng;
+    rand::thread_rng().gen_range(0..100)
+}
+
+/// A long-poll: answer once what it waits on passes `since`, or at the deadline.
+type Waiter = (u64, Instant, SyncSender<Answer>);
+
+/// Answers the waiters that are due (`last` past their `since`, or their
+/// deadline reached) with `answer(since)`; returns how many it answered.
+fn answer_due(waiters: &mut Vec<Waiter>, last: u64, mut answer: impl FnMut(u64) -> Answer) -> u64 {
+    let now = Instant::now();
+    let mut answered = 0;
+    waiters.retain(|(since, deadline, reply)| {
+        let due = last > *since || now >= *deadline;
+        if due {
+            let _ = reply.try_send(answer(*since));
+            answered += 1;
+        }
+        !due
+    });
+    answered
 }
 
 /// Hands a call to the event loop and waits for its answer.

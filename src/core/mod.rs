@@ -284,7 +284,9 @@ pub struct Node {
 impl Node {
     /// A node that has just booted: no memory, no leader. `seed` drives every
     /// random choice (attribute, boot nonce, timer jitter).
-    pub fn new(cfg: Config, seed: u64, now: Time) -> Node {
+    pub fn new(mut cfg: Config, seed: u64, now: Time) -> Node {
+        // In id order: a member's place is its bit in the liveness masks.
+        cfg.members.sort_unstable();
         let mut rng = SmallRng::seed_from_u64(seed);
         let attribute = rng.gen_range(1..1_000_000);
         let boot = rng.gen();
@@ -753,12 +755,9 @@ impl Node {
                     let recovering = recovering
                         .iter()
                         .fold(0, |bits, r| bits | self.member_bit(r.id));
-                    let heard: Vec<NodeId> = (self.peers.keys())
-                        .filter(|&&id| alive & self.member_bit(id) != 0)
-                        .copied()
-                        .collect();
-                    for id in heard {
-                        if let Some(peer) = self.peers.get_mut(&id) {
+                    let members = self.cfg.members.iter().take(64).enumerate();
+                    for (_, id) in members.filter(|(bit, _)| alive & (1 << bit) != 0) {
+                        if let Some(peer) = self.peers.get_mut(id) {
                             peer.vouched = Some(now);
                         }
                     }
@@ -914,9 +913,7 @@ impl Node {
     /// This member's bit in the heartbeat's liveness masks (members in id
     /// order; clusters beyond 64 members relay only the first 64).
     fn member_bit(&self, id: NodeId) -> u64 {
-        let mut ids = self.cfg.members.clone();
-        ids.sort_unstable();
-        match ids.iter().position(|&m| m == id) {
+        match self.cfg.members.iter().position(|&m| m == id) {
             Some(i) if i < 64 => 1 << i,
             _ => 0,
         }

@@ -53,69 +53,59 @@ impl TestCluster {
 
     /// As [`TestCluster::start`], every node given the `extra` flags too.
     pub fn start_with(name: &str, n: u16, base: u16, extra: &[&str]) -> TestCluster {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-        // Fresh logs for every run (restarts within a run append).
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
         let peers: Vec<String> = (1..=n)
             .map(|i| format!("{i}=127.0.0.1:{}", base + i))
             .collect();
         let peers = peers.join(",");
-        let nodes = (1..=n)
-            .map(|i| {
-                let http: SocketAddr = ([127, 0, 0, 1], base + 100 + i).into();
-                let args = vec![
-                    "node".into(),
-                    "--id".into(),
-                    i.to_string(),
-                    "--peers".into(),
-                    peers.clone(),
-                    "--http".into(),
-                    http.to_string(),
-                    "--log-level".into(),
-                    "debug".into(),
-                ];
-                let args = args
-                    .into_iter()
-                    .chain(extra.iter().map(|a| a.to_string()))
-                    .collect();
-                let mut p = Proc {
-                    id: i,
-                    http,
-                    script: None,
-                    args,
-                    child: None,
-                    log: dir.join(format!("node-{i}.log")),
-                };
-                p.spawn();
-                p
-            })
-            .collect();
-        TestCluster { nodes }
+        TestCluster::launch(name, n, base, None, |i, http| {
+            let id = i.to_string();
+            let http = http.to_string();
+            let flags = ["node", "--id", &id, "--peers", &peers, "--http", &http];
+            (flags.into_iter().chain(["--log-level", "debug"]))
+                .chain(extra.iter().copied())
+                .map(str::to_owned)
+                .collect()
+        })
     }
 
     /// As [`TestCluster::start`], each node started the way the course's
     /// start script starts its server: `python3 scripts/server.py --id I
     /// --servers A,B,C` (plus `--http`, as all share 127.0.0.1).
     pub fn start_course(name: &str, n: u16, base: u16) -> TestCluster {
+        let servers: Vec<String> = (1..=n).map(|i| format!("127.0.0.1:{}", base + i)).collect();
+        let servers = servers.join(",");
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/server.py");
+        TestCluster::launch(name, n, base, Some(script), |i, http| {
+            let (id, http) = (i.to_string(), http.to_string());
+            ["--id", &id, "--servers", &servers, "--http", &http]
+                .into_iter()
+                .chain(["--log-level", "debug"])
+                .map(str::to_owned)
+                .collect()
+        })
+    }
+
+    /// Nodes 1..=n, HTTP on `base+101..`, each started with `args_of(id,
+    /// http)` (by `python3 script` when there is one), logs in a fresh folder.
+    fn launch(
+        name: &str,
+        n: u16,
+        base: u16,
+        script: Option<PathBuf>,
+        args_of: impl Fn(u16, SocketAddr) -> Vec<String>,
+    ) -> TestCluster {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+        // Fresh logs for every run (restarts within a run append).
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let servers: Vec<String> = (1..=n).map(|i| format!("127.0.0.1:{}", base + i)).collect();
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/server.py");
         let nodes = (1..=n)
             .map(|i| {
                 let http: SocketAddr = ([127, 0, 0, 1], base + 100 + i).into();
-                let args = ["--id", &i.to_string(), "--servers", &servers.join(",")]
-                    .into_iter()
-                    .chain(["--http", &http.to_string(), "--log-level", "debug"])
-                    .map(str::to_owned)
-                    .collect();
                 let mut p = Proc {
                     id: i,
                     http,
-                    script: Some(script.clone()),
-                    args,
+                    script: script.clone(),
+                    args: args_of(i, http),
                     child: None,
                     log: dir.join(format!("node-{i}.log")),
                 };
