@@ -13,6 +13,7 @@
 const fs = require('fs');
 const path = require('path');
 const { chromium } = require('playwright-core');
+const { parseMap, check, assert, jsonFrom, run } = require('./harness');
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -25,34 +26,11 @@ const WHOLE_RUN_MS = 200000; // the test never runs longer than this
 const CRASH_S = 8;           // the election takes ~3.5 s at demo pace, ~6 s when a first takeover is refused
 const MESSAGE_LABELS = ['Election', 'Alive', 'Trial', 'Prepare', 'Promise'];
 
-const parseMap = (text) => Object.fromEntries((text || '').split(',').filter(Boolean)
-  .map((pair) => pair.split('=')).map(([id, value]) => [Number(id), value]));
 const nodes = parseMap(process.env.BB_NODES ||
   '1=http://127.0.0.1:25101,2=http://127.0.0.1:25102,3=http://127.0.0.1:25103');
 const ids = Object.keys(nodes).map(Number);
 
-let passed = 0;
-let failed = 0;
-
-async function check(name, body) {
-  try {
-    await body();
-    passed += 1;
-    console.log(`ok    ${name}`);
-  } catch (error) {
-    failed += 1;
-    console.log(`FAIL  ${name}\n      ${String(error.message || error).split('\n')[0]}`);
-  }
-}
-
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-async function getJson(id, route) {
-  const response = await fetch(nodes[id] + route, { signal: AbortSignal.timeout(3000) });
-  return response.json();
-}
+const getJson = jsonFrom(nodes);
 
 async function screenshot(page, name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -284,18 +262,4 @@ async function storyClip(page) {
   });
 }
 
-setTimeout(() => {
-  console.log(`FAIL  whole run took longer than ${WHOLE_RUN_MS / 1000} s`);
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-}, WHOLE_RUN_MS).unref();
-
-main().then((ready) => {
-  if (!ready) failed += 1;
-}).catch((error) => {
-  failed += 1;
-  console.log(`FAIL  test crashed: ${error.stack || error}`);
-}).finally(() => {
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 && passed > 0 ? 0 : 1);
-});
+run(main, WHOLE_RUN_MS);

@@ -13,6 +13,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
 const { chromium } = require('playwright-core');
+const { parseMap, check, assert, jsonFrom, run } = require('./harness');
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -23,36 +24,12 @@ const FAILOVER_MS = 20000;   // bound for "the survivors agree on a new leader"
 const WHOLE_RUN_MS = 240000; // the test never runs longer than this
 const RESTART_MS = 20000;    // bound for "a restarted node has the board back and its page shows it"
 
-const parseMap = (text) => Object.fromEntries((text || '').split(',').filter(Boolean)
-  .map((pair) => pair.split('=')).map(([id, value]) => [Number(id), value]));
 const nodes = parseMap(process.env.BB_NODES ||
   '1=http://127.0.0.1:18101,2=http://127.0.0.1:18102,3=http://127.0.0.1:18103');
 const pids = parseMap(process.env.BB_PIDS);
 const mock = process.env.BB_MOCK === '1';
 
-let passed = 0;
-let failed = 0;
-
-// Runs one named check; a failure is counted and reported, and the run goes on.
-async function check(name, body) {
-  try {
-    await body();
-    passed += 1;
-    console.log(`ok    ${name}`);
-  } catch (error) {
-    failed += 1;
-    console.log(`FAIL  ${name}\n      ${String(error.message || error).split('\n')[0]}`);
-  }
-}
-
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-async function getJson(id, route) {
-  const response = await fetch(nodes[id] + route, { signal: AbortSignal.timeout(3000) });
-  return response.json();
-}
+const getJson = jsonFrom(nodes);
 
 // ---------- reading the page ----------
 
@@ -419,18 +396,4 @@ async function runChecks(A, B, L, leader) {
   });
 }
 
-setTimeout(() => {
-  console.log(`FAIL  whole run took longer than ${WHOLE_RUN_MS / 1000} s`);
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-}, WHOLE_RUN_MS).unref();
-
-main().then((ready) => {
-  if (!ready) failed += 1;
-}).catch((error) => {
-  failed += 1;
-  console.log(`FAIL  test crashed: ${error.stack || error}`);
-}).finally(() => {
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 && passed > 0 ? 0 : 1);
-});
+run(main, WHOLE_RUN_MS);
