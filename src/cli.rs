@@ -81,6 +81,7 @@ SOAK (steady writes for minutes, the leader killed every --kill-every s):
 HTTP:
   GET  /                         the board page
   GET  /board[?since=SEQ]        the board as JSON (long-poll with since); /entries too
+  GET  /changes?since=SEQ        what changed after SEQ (long-poll; a reset when too old)
   POST /board, /entries          form entry=TEXT: add            -> 201
   POST /board/ID, /entries/ID    form delete=1: delete; entry=TEXT (delete=0): modify
   PUT  /board/ID, DELETE /board/ID  REST aliases (also on /entries/ID)

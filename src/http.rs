@@ -28,6 +28,8 @@ pub enum Call {
     Events(u64),
     /// `POST /fault`: start or heal a demo fault (with `--allow-faults`).
     Fault(Fault),
+    /// `GET /changes?since=S`: the board's changes after seq S (long-polls).
+    Changes(u64),
 }
 
 /// How `GET /board` reads.
@@ -216,6 +218,15 @@ pub fn route(
             }
         }
         (["events"], _) => Err(Answer::method_not_allowed("GET")),
+        (["changes"], "GET") => {
+            let pairs = parse_form(None, query.as_bytes())?;
+            match field(&pairs, "since").map(str::parse) {
+                None => Ok(Call::Changes(0)),
+                Some(Ok(since)) => Ok(Call::Changes(since)),
+                Some(Err(_)) => Err(Answer::error(400, "`since` must be a sequence number")),
+            }
+        }
+        (["changes"], _) => Err(Answer::method_not_allowed("GET")),
         (["fault"], "POST") => Fault::from_form(&form()?)
             .map(Call::Fault)
             .map_err(|why| Answer::error(400, &why)),
@@ -556,6 +567,10 @@ mod tests {
         );
         assert_eq!(route("GET", "/events", b""), Ok(Call::Events(0)));
         assert_eq!(route("GET", "/events?since=7", b""), Ok(Call::Events(7)));
+        assert_eq!(route("GET", "/changes?since=7", b""), Ok(Call::Changes(7)));
+        assert_eq!(route("GET", "/changes", b""), Ok(Call::Changes(0)));
+        assert_eq!(status_of(route("GET", "/changes?since=-1", b"")), 400);
+        assert_eq!(status_of(route("POST", "/changes", b"")), 405);
         assert_eq!(status_of(route("GET", "/events?since=x", b"")), 400);
         assert_eq!(
             route("POST", "/fault", b"action=crash&seconds=2"),

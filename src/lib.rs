@@ -20,6 +20,7 @@ pub mod client;
 pub mod cluster;
 pub mod core;
 pub mod fault;
+pub mod feed;
 pub mod form;
 pub mod http;
 pub mod json;

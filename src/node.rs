@@ -33,6 +33,7 @@ use signal_hook_mio::v1_0::Signals;
 use crate::core::events::Event;
 use crate::core::{Config, Node, Time, Token};
 use crate::fault::{Fault, Faults};
+use crate::feed::{self, Feed};
 use crate::http::{self, Answer, BoardRead, Call, Page, Surroundings, MAX_BODY};
 use crate::timeline::Timeline;
 use crate::wire::{NodeId, MAX_DATAGRAM};
@@ -161,6 +162,8 @@ pub fn run(opts: Options) -> Result<(), String> {
         next_token: 1,
         waiters: Vec::new(),
         board_cache: None,
+        feed: Feed::default(),
+        change_waiters: Vec::new(),
         strangers: 0,
         send_errors: 0,
         long_polls: 0,
@@ -194,6 +197,10 @@ struct Driver {
     /// Long-polls: answer when the board passes `since`, or at the deadline.
     waiters: Vec<Waiter>,
     board_cache: Option<(u64, Answer)>,
+    /// The board's latest changes, for `GET /changes`.
+    feed: Feed,
+    /// Long-polls of `/changes`: answer when the board passes `since`, or at the deadline.
+    change_waiters: Vec<Waiter>,
     strangers: u64,
     send_errors: u64,
     /// Long-polls that waited for a change (rather than answering at once).
@@ -218,7 +225,10 @@ impl Driver {
             // for a deadline would grow by the step (the core counts a step
             // back as no time passing once it is told the time).
             let mut wait = Duration::from_micros(wake.0.saturating_sub(now.0)).min(self.timeout);
-            if !self.waiters.is_empty() || !self.event_waiters.is_empty() {
+            if !self.waiters.is_empty()
+                || !self.event_waiters.is_empty()
+                || !self.change_waiters.is_empty()
+            {
                 wait = wait.min(Duration::from_secs(1));
             }
             if let Some(end) = self.faults.next_end() {
@@ -307,6 +317,17 @@ impl Driver {
                 Call::Fault(fault) => {
                     let _ = job.reply.try_send(self.start_fault(fault));
                 }
+                Call::Changes(since)
+                    if self.core.applied() == since && self.change_waiters.len() < MAX_WAITERS =>
+                {
+                    let deadline = Instant::now() + http::LONG_POLL;
+                    self.change_waiters.push((since, deadline, job.reply));
+                    self.long_polls += 1;
+                }
+                Call::Changes(since) => {
+                    let answer = self.changes(since);
+                    let _ = job.reply.try_send(answer);
+                }
                 Call::Write(op) => {
                     let token = self.next_token;
                     self.next_token += 1;
@@ -376,7 +397,9 @@ impl Driver {
         while let Some(event) = self.core.poll_event() {
             self.timeline.record(event);
         }
+        self.take_changes();
         self.answer_waiters();
+        self.answer_change_waiters();
         self.answer_event_waiters();
     }
 
@@ -426,6 +449,7 @@ impl Driver {
         if ended.reboot {
             self.core = Node::new(self.config.clone(), rand::random(), self.now());
             self.board_cache = None;
+            self.feed.restart(0);
         }
         for note in ended.notes {
             info!("node {}: {note}", self.core.id());
@@ -448,6 +472,39 @@ impl Driver {
         // The board is built once at most (then cached): only if one is due.
         self.stale_reads += answer_due(&mut waiters, applied, |_| self.board());
         self.waiters = waiters;
+    }
+
+    /// Moves the core's changes into the feed. Before every answer too: the
+    /// core may have applied entries since the last turn's end (a datagram
+    /// read earlier in this turn), and an answer up to `applied` must hold them.
+    fn take_changes(&mut self) {
+        while let Some(change) = self.core.poll_change() {
+            self.feed.take(change);
+        }
+    }
+
+    fn answer_change_waiters(&mut self) {
+        let mut waiters = std::mem::take(&mut self.change_waiters);
+        answer_due(&mut waiters, self.core.applied(), |since| {
+            self.changes(since)
+        });
+        self.change_waiters = waiters;
+    }
+
+    /// The answer to `GET /changes?since=S`: the changes after S, or the
+    /// whole board marked as a reset when S is not a point the feed knows.
+    fn changes(&mut self, since: u64) -> Answer {
+        self.take_changes();
+        match self.feed.answer(since, self.core.applied()) {
+            feed::Answer::Changes(body) => Answer::json(200, body),
+            feed::Answer::Reset => {
+                let board = self.board();
+                Answer {
+                    body: feed::reset_body(&board.body).into(),
+                    ..board
+                }
+            }
+        }
     }
 
     fn board(&mut self) -> Answer {
@@ -475,6 +532,8 @@ impl Driver {
             ("stranger_datagrams", self.strangers),
             ("udp_send_errors", self.send_errors),
             ("http_long_polls", self.long_polls),
+            ("feed_changes", self.feed.len() as u64),
+            ("feed_bytes", self.feed.bytes() as u64),
             ("reads_linearizable", reads.confirmed),
             ("reads_stale", self.stale_reads),
             ("reads_refused", reads.refused),
@@ -544,22 +603,40 @@ fn accept_loop(
     let workers = Workers::default();
     let mut failures = 0u32;
     let mut watchdog = Watchdog::new(opts.http);
+    // Servers whose accept thread ended: their open connections still
+    // deliver requests, which must be answered, until they go quiet.
+    let mut retired: Vec<(tiny_http::Server, Instant)> = Vec::new();
+    let serve_one = |request: tiny_http::Request| {
+        stats.requests.fetch_add(1, Ordering::Relaxed);
+        let (jobs, waker, stats, opts) = (
+            jobs.clone(),
+            Arc::clone(&waker),
+            Arc::clone(&stats),
+            Arc::clone(&opts),
+        );
+        workers.run(Box::new(move || {
+            serve(request, &opts, &jobs, &waker, &stats)
+        }));
+    };
     loop {
-        let failed = match server.recv_timeout(Duration::from_millis(500)) {
+        for (old, last) in &mut retired {
+            while let Ok(Some(request)) = old.try_recv() {
+                *last = Instant::now();
+                serve_one(request);
+            }
+        }
+        retired.retain(|(_, last)| last.elapsed() < HTTP_IDLE + HTTP_SEND);
+        // Short waits while a retired server may still deliver requests.
+        let wait = match retired.is_empty() {
+            true => Duration::from_millis(500),
+            false => Duration::from_millis(5),
+        };
+        let failed = match server.recv_timeout(wait) {
             Ok(Some(request)) => {
                 failures = 0;
                 watchdog.heard();
-                stats.requests.fetch_add(1, Ordering::Relaxed);
-                let (jobs, waker, stats, opts) = (
-                    jobs.clone(),
-                    Arc::clone(&waker),
-                    Arc::clone(&stats),
-                    Arc::clone(&opts),
-                );
-                workers.run(Box::new(move || {
-                    serve(request, &opts, &jobs, &waker, &stats)
-                }));
-                None
+                serve_one(request);
+                watchdog.check()
             }
             Ok(None) => watchdog.check(),
             Err(e) => Some(e.to_string()),
@@ -567,16 +644,13 @@ fn accept_loop(
         if let Some(why) = failed {
             // tiny_http's accept thread has ended (out of file descriptors,
             // say): build a new server on the same address.
-            warn!(
-                "HTTP accept failed ({why}); restarting the HTTP server \
-                 (idle connections close after {} s)",
-                HTTP_IDLE.as_secs()
-            );
+            warn!("HTTP accept failed ({why}); restarting the HTTP server");
             stats.accept_restarts.fetch_add(1, Ordering::Relaxed);
             // Back off while the cause lasts (descriptors still in use).
             failures = (failures + 1).min(6);
             thread::sleep(Duration::from_millis(25 << failures));
-            server = rebind(opts.http);
+            let old = std::mem::replace(&mut server, rebind(opts.http));
+            retired.push((old, Instant::now()));
             watchdog.heard();
         }
     }
@@ -585,21 +659,30 @@ fn accept_loop(
 /// Notices a tiny_http accept thread that died without a word (it unwraps
 /// a failed `try_clone` when out of file descriptors): when the server has
 /// been quiet a while, it sends itself a request; a refused connection, or a
-/// request that never arrives, means no one is accepting any more.
+/// request that never arrives, means no one is accepting any more. It also
+/// connects at least every [`Watchdog::EVERY`], busy or not: the listener's
+/// receive timeout (which accepted sockets inherit, see [`listen`]) also
+/// bounds `accept`, and tiny_http ends its accept thread on the first
+/// timeout. Clients that keep their connections alive would otherwise leave
+/// `accept` waiting that long and stop the server taking new ones.
 struct Watchdog {
     addr: SocketAddr,
     last_heard: Instant,
+    last_probe: Instant,
     probed_at: Option<Instant>,
 }
 
 impl Watchdog {
     const QUIET: Duration = Duration::from_secs(2);
     const PATIENCE: Duration = Duration::from_secs(3);
+    /// Well within the listener's timeout ([`HTTP_IDLE`]).
+    const EVERY: Duration = Duration::from_secs(10);
 
     fn new(addr: SocketAddr) -> Watchdog {
         Watchdog {
             addr,
             last_heard: Instant::now(),
+            last_probe: Instant::now(),
             probed_at: None,
         }
     }
@@ -615,11 +698,14 @@ impl Watchdog {
             Some(at) if at.elapsed() > Self::PATIENCE => {
                 Some("a request to itself never arrived".into())
             }
-            None if self.last_heard.elapsed() > Self::QUIET => {
+            None if self.last_heard.elapsed() > Self::QUIET
+                || self.last_probe.elapsed() > Self::EVERY =>
+            {
                 let mut target = self.addr;
                 if target.ip().is_unspecified() {
                     target.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
                 }
+                self.last_probe = Instant::now();
                 match std::net::TcpStream::connect_timeout(&target, Duration::from_secs(1)) {
                     Ok(mut probe) => {
                         let _ = probe.write_all(b"GET /status HTTP/1.0\r\n\r\n");
@@ -931,7 +1017,7 @@ fn ask(call: Call, opts: &Options, jobs: &Sender<Job>, waker: &Waker) -> Answer 
         Call::Write(_) | Call::Board(BoardRead::Linearizable) => {
             opts.request_timeout + Duration::from_secs(2)
         }
-        Call::Board(BoardRead::Since(_)) | Call::Events(_) => {
+        Call::Board(BoardRead::Since(_)) | Call::Events(_) | Call::Changes(_) => {
             http::LONG_POLL + Duration::from_secs(5)
         }
         _ => Duration::from_secs(5),
@@ -1080,6 +1166,7 @@ mod tests {
         Watchdog {
             addr,
             last_heard: Instant::now() - Watchdog::QUIET * 2,
+            last_probe: Instant::now(),
             probed_at: None,
         }
     }

@@ -113,6 +113,62 @@ fn idle_and_slow_connections_do_not_stall_the_node() {
     intact(&cluster, &after);
 }
 
+/// One `GET /status` on a kept-alive connection: the answer's status, or
+/// none when no whole answer came.
+fn ask_on(stream: &mut TcpStream) -> Option<u16> {
+    stream
+        .write_all(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        .ok()?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).ok()?;
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))?
+        .trim()
+        .parse()
+        .ok()?;
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).ok()?;
+    head.get(9..12)?.parse().ok()
+}
+
+#[test]
+fn a_connection_kept_alive_past_the_listeners_timeout_is_still_served() {
+    tried("one keep-alive connection asking every 100 ms for 34 s, and no other client");
+    // The listener's receive timeout (30 s, inherited by accepted sockets)
+    // also bounds accept: without a connection now and then, tiny_http's
+    // accept thread ended after 30 s and the requests on the open
+    // connection went unanswered.
+    let cluster = TestCluster::start("hostile-keepalive", 1, 22700);
+    cluster.wait_leader(Duration::from_secs(10));
+    let node = cluster.node(1);
+    let mut kept = TcpStream::connect(node.http).unwrap();
+    kept.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let started = Instant::now();
+    let mut answered = 0;
+    while started.elapsed() < Duration::from_secs(34) {
+        assert_eq!(
+            ask_on(&mut kept),
+            Some(200),
+            "request {answered} on the kept connection, {:?} in",
+            started.elapsed()
+        );
+        answered += 1;
+        std::thread::sleep(Duration::from_millis(100)); // the client's pace
+    }
+    let status = node.status().expect("a new connection is served");
+    assert_eq!(
+        status["counters"]["http_accept_restarts"], 0,
+        "the server had to be rebuilt"
+    );
+    println!("  -> {answered} answers on one connection, no restart, new connections served");
+}
+
 #[test]
 fn running_out_of_file_descriptors_is_survived() {
     tried("a node limited to 40 file descriptors, then 80 connections at once");
@@ -140,6 +196,11 @@ fn running_out_of_file_descriptors_is_survived() {
             .is_ok_and(|r| r.status == 200)
     };
     assert!(wait_until(Duration::from_secs(10), answers));
+    // Open before the node runs out: its requests must still be answered
+    // by the server that is rebuilt beside it.
+    let mut kept = TcpStream::connect(http).unwrap();
+    kept.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(ask_on(&mut kept), Some(200));
     let flood: Vec<TcpStream> = (0..80)
         .filter_map(|_| TcpStream::connect(http).ok())
         .collect();
@@ -158,6 +219,11 @@ fn running_out_of_file_descriptors_is_survived() {
     assert!(
         wait_until(Duration::from_secs(10), answers),
         "the node did not serve HTTP again after the connections closed"
+    );
+    assert_eq!(
+        ask_on(&mut kept),
+        Some(200),
+        "a connection opened before the restart went unanswered"
     );
     let restarts = Client::new(http).get("/status").unwrap().body;
     node.stop();

@@ -1,6 +1,7 @@
 'use strict';
 // Blackboard page. Loops keep it current without ever reloading:
-//   followBoard()  long-polls GET /board?since=S, so a change shows up as soon as this node has it;
+//   followBoard()  loads GET /board once, then long-polls GET /changes?since=S, so a change shows up as
+//                  soon as this node has it and costs the page that change, not the whole board;
 //   followStatus() polls the small GET /status to show roles, the leader, the cluster and the pace;
 //   followEvents() long-polls GET /events?since=N of this node and of every member it can reach,
 //                  for the timeline and the sequence diagrams.
@@ -22,6 +23,7 @@ const ui = {
   nodeDownSince: $('node-down-since'), main: $('main'), postingOff: $('posting-off'), clusterStale: $('cluster-stale'),
   boardSeq: $('board-seq'), form: $('add-form'), input: $('entry-input'), addButton: $('add-button'),
   bytes: $('entry-bytes'), message: $('message'), list: $('entries'), empty: $('empty'),
+  scroll: $('board-scroll'), filter: $('board-filter'), newestFirst: $('newest-first'), boardCount: $('board-count'),
   nodeId: $('node-id'), nodeRole: $('node-role'), nodeLeader: $('node-leader'),
   nodeEpoch: $('node-epoch'), nodeAttribute: $('node-attribute'), nodeCommit: $('node-commit'),
   clusterBody: document.querySelector('#cluster tbody'),
@@ -34,7 +36,6 @@ const ui = {
   writeDiagram: $('write-diagram'), writeCaption: $('write-caption'),
 };
 
-const items = new Map();   // entry id -> its <li>, so live updates patch the list instead of rebuilding it
 let lastLeader = null;     // last non-null leader seen, to announce a change
 let leaderNoticeTimer = 0;
 let posting = false;       // an add is out: its button stays disabled until the answer
@@ -137,48 +138,81 @@ function localProblem(text) {
 }
 
 // ---------- the board ----------
+// The page's copy of this node's board: ids in board order and each id's text, at `seq`. An add always
+// takes the next id, so board order is id order and an add goes at the end. The page fetches the whole
+// board once (and again only on a reset); after that it follows GET /changes, so a post costs the
+// page one change however large the board. The list draws only the rows in view (a virtual list):
+// every row has the same height, so row i sits at i * rowHeight and 200,000 entries scroll smoothly.
 
-function entryItem(id) {
-  const li = el('li', 'entry');
-  li.dataset.id = String(id);
-  const text = el('p', 'entry-text');
-  const actions = el('div', 'entry-actions');
-  const edit = el('button', 'edit', 'Edit');
-  const remove = el('button', 'delete', 'Delete');
-  edit.type = remove.type = 'button';
-  edit.setAttribute('aria-label', `Edit entry ${id}`);
-  remove.setAttribute('aria-label', `Delete entry ${id}`);
-  edit.addEventListener('click', () => startEdit(li));
-  remove.addEventListener('click', () => deleteEntry(li));
-  actions.append(edit, remove);
-  li.append(el('span', 'entry-id', `#${id}`), text, actions);
-  return li;
+const board = { seq: null, ids: [], texts: new Map() };
+// What the list shows: every id, or those whose text matches the filter; board order or newest first.
+const view = { ids: board.ids, filter: '', newestFirst: false };
+const rows = new Map();    // id -> its <li>, for the rows in view only
+const drafts = new Map();  // id -> the text in its open editor, kept while the row scrolls out of view
+const busy = new Set();    // ids with a modify or delete out: their buttons stay off until the answer
+const OVERSCAN = 8;        // rows drawn beyond each edge of the view, so a fast scroll shows no gap
+let rowHeight = 0;         // measured from the stylesheet (see measureRow)
+let renderQueued = false;
+let revealId = null;       // an entry this page posted: scrolled into view once it arrives
+
+// Index of the first id >= `id` in a sorted array.
+function firstAtLeast(ids, id) {
+  let lo = 0, hi = ids.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (ids[mid] < id) lo = mid + 1; else hi = mid; }
+  return lo;
 }
 
-// Patches the list to match the board: existing items stay in place, so an open editor keeps focus.
-function renderBoard(board) {
-  const seen = new Set();
-  let previous = null;
-  for (const entry of board.entries) {
-    let li = items.get(entry.id);
-    if (!li) { li = entryItem(entry.id); items.set(entry.id, li); }
-    li.querySelector('.entry-text').textContent = entry.text;
-    const wanted = previous ? previous.nextSibling : ui.list.firstChild;
-    if (li !== wanted) ui.list.insertBefore(li, wanted);
-    previous = li;
-    seen.add(entry.id);
-  }
-  for (const [id, li] of items) {
-    if (seen.has(id)) continue;
-    if (li.classList.contains('editing')) showMessage(`Entry #${id} was deleted on another node.`, 'info');
-    li.remove();
-    items.delete(id);
-  }
-  ui.empty.hidden = board.entries.length > 0;
-  ui.boardSeq.textContent = `seq ${board.seq}`;
+function insertId(ids, id) {
+  if (ids.length === 0 || ids[ids.length - 1] < id) { ids.push(id); return; }
+  const at = firstAtLeast(ids, id);
+  if (ids[at] !== id) ids.splice(at, 0, id);
 }
 
-// Keeps the board in step with this node: each answer carries the seq to wait beyond next time.
+function removeId(ids, id) {
+  const at = firstAtLeast(ids, id);
+  if (ids[at] === id) ids.splice(at, 1);
+}
+
+const matches = (text) => !view.filter || text.toLowerCase().includes(view.filter);
+
+function refilter() {
+  view.ids = view.filter ? board.ids.filter((id) => matches(board.texts.get(id))) : board.ids;
+}
+
+function noteGone(id) {
+  if (drafts.delete(id)) showMessage(`Entry #${id} was deleted on another node.`, 'info');
+  busy.delete(id);
+}
+
+// The whole board: the first load, or a reset (the node could not continue from our seq).
+function loadBoard(answer) {
+  board.ids = answer.entries.map((e) => e.id);
+  board.texts = new Map(answer.entries.map((e) => [e.id, e.text]));
+  board.seq = answer.seq;
+  for (const id of [...drafts.keys()]) if (!board.texts.has(id)) noteGone(id);
+  refilter();
+}
+
+// Applies a /changes answer's ops in order; view.ids is board.ids itself unless a filter is set.
+function applyChanges(answer) {
+  const filtered = view.ids !== board.ids;
+  for (const op of answer.ops) {
+    if (op.op === 'add' || op.op === 'modify') {
+      if (op.op === 'add') insertId(board.ids, op.id);
+      else if (!board.texts.has(op.id)) continue;
+      board.texts.set(op.id, op.text);
+      if (filtered) (matches(op.text) ? insertId : removeId)(view.ids, op.id);
+    } else if (op.op === 'delete') {
+      board.texts.delete(op.id);
+      removeId(board.ids, op.id);
+      if (filtered) removeId(view.ids, op.id);
+      noteGone(op.id);
+    }
+  }
+  board.seq = answer.seq;
+}
+
+// Keeps the board in step with this node: each answer carries the seq to continue from.
 async function followBoard() {
   let since = null;
   for (;;) {
@@ -186,15 +220,17 @@ async function followBoard() {
     try {
       // This node's own copy: the page shows what this node holds, and keeps
       // showing it while no leader confirms reads (an election).
-      const url = since === null ? '/board?stale=1' : `/board?since=${since}`;
+      const url = since === null ? '/board?stale=1' : `/changes?since=${since}`;
       const response = await fetchWithin(url, {}, LONG_POLL_TIMEOUT_MS, true);
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const board = await response.json();
-      renderBoard(board);
+      const answer = await response.json();
+      if (answer.entries) loadBoard(answer);
+      else applyChanges(answer);
+      queueRender();
       setLive('live');
-      const unchanged = board.seq === since;
-      since = board.seq; // taken as is: a restarted node may be behind what we saw before
-      // An unchanged board answered at once means the node is not long-polling; do not spin.
+      const unchanged = answer.seq === since && !answer.more;
+      since = answer.seq; // taken as is: a restarted node may be behind what we saw before
+      // An unchanged answer given at once means the node is not long-polling; do not spin.
       if (unchanged && Date.now() - started < 100) await sleep(RETRY_AFTER_MS);
     } catch (error) {
       setLive('reconnecting');
@@ -217,6 +253,120 @@ function showLive() {
   ui.live.textContent = { live: 'live', down: 'not answering', connecting: 'connecting' }[state] ?? 'reconnecting…';
 }
 
+// ---------- drawing the rows in view ----------
+
+function queueRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(renderRows);
+}
+
+// Every row has the stylesheet's height (--row-h), which a media query changes on narrow screens.
+function measureRow() {
+  const probe = entryItem(0);
+  probe.style.visibility = 'hidden';
+  ui.list.append(probe);
+  rowHeight = probe.getBoundingClientRect().height || 64;
+  probe.remove();
+  return rowHeight;
+}
+
+const idAt = (i) => view.ids[view.newestFirst ? view.ids.length - 1 - i : i];
+
+function indexOfId(id) {
+  const at = firstAtLeast(view.ids, id);
+  if (view.ids[at] !== id) return -1;
+  return view.newestFirst ? view.ids.length - 1 - at : at;
+}
+
+function renderRows() {
+  renderQueued = false;
+  const h = rowHeight || measureRow();
+  const box = ui.scroll;
+  const n = view.ids.length;
+  // At the end before this change: stay there, as a chat does, so new entries come into view.
+  const atEnd = box.scrollHeight > box.clientHeight && box.scrollTop + box.clientHeight >= box.scrollHeight - 2;
+  ui.list.style.height = `${n * h}px`;
+  if (atEnd && !view.newestFirst) box.scrollTop = box.scrollHeight;
+  if (revealId !== null && board.texts.has(revealId)) {
+    const at = indexOfId(revealId);
+    if (at >= 0 && (at * h < box.scrollTop || (at + 1) * h > box.scrollTop + box.clientHeight)) {
+      box.scrollTop = Math.max(0, (at + 1) * h - box.clientHeight);
+    }
+    revealId = null;
+  }
+  const seen = box.clientHeight || window.innerHeight;
+  const first = Math.max(0, Math.floor(box.scrollTop / h) - OVERSCAN);
+  const last = Math.min(n, Math.ceil((box.scrollTop + seen) / h) + OVERSCAN);
+  ui.list.style.paddingTop = `${first * h}px`;
+  const wanted = [];
+  for (let i = first; i < last; i++) wanted.push(idAt(i));
+  const keep = new Set(wanted);
+  for (const [id, li] of rows) if (!keep.has(id)) { li.remove(); rows.delete(id); }
+  // In display order in the DOM too, so what is read out (and tested) is the board's order.
+  let previous = null;
+  for (const id of wanted) {
+    let li = rows.get(id);
+    if (!li) { li = entryItem(id); rows.set(id, li); }
+    const next = previous ? previous.nextSibling : ui.list.firstChild;
+    if (li !== next) ui.list.insertBefore(li, next);
+    fillRow(li, id);
+    previous = li;
+  }
+  showCounts();
+}
+
+function showCounts() {
+  const total = board.ids.length, shown = view.ids.length;
+  const plural = (k) => `${k.toLocaleString('en')} ${k === 1 ? 'entry' : 'entries'}`;
+  ui.boardCount.textContent = view.filter ? `${shown.toLocaleString('en')} of ${plural(total)}` : plural(total);
+  ui.boardSeq.textContent = board.seq === null ? 'seq –' : `seq ${board.seq}`;
+  ui.empty.hidden = shown > 0 || board.seq === null;
+  ui.empty.textContent = view.filter ? `No entry contains “${ui.filter.value.trim()}”.` : 'The board is empty. Post the first entry.';
+}
+
+function entryItem(id) {
+  const li = el('li', 'entry');
+  li.dataset.id = String(id);
+  const text = el('p', 'entry-text');
+  const actions = el('div', 'entry-actions');
+  const edit = el('button', 'edit', 'Edit');
+  const remove = el('button', 'delete', 'Delete');
+  edit.type = remove.type = 'button';
+  edit.setAttribute('aria-label', `Edit entry ${id}`);
+  remove.setAttribute('aria-label', `Delete entry ${id}`);
+  edit.addEventListener('click', () => startEdit(li));
+  remove.addEventListener('click', () => deleteEntry(li));
+  actions.append(edit, remove);
+  li.append(el('span', 'entry-id', `#${id}`), text, actions);
+  return li;
+}
+
+// Brings a row up to date: its text (whole, with a tooltip when the row clips it), its editor, busy.
+function fillRow(li, id) {
+  const p = li.querySelector('.entry-text');
+  const text = board.texts.get(id);
+  if (p.textContent !== text) p.textContent = text;
+  p.title = p.scrollHeight > p.clientHeight + 1 ? text : '';
+  if (drafts.has(id) && !li.querySelector('.edit-form')) openEditor(li, id);
+  if (!drafts.has(id) && li.classList.contains('editing')) closeEditor(li);
+  li.classList.toggle('busy', busy.has(id));
+  showEntryButtons(li);
+}
+
+function setFilter() {
+  view.filter = ui.filter.value.trim().toLowerCase();
+  refilter();
+  ui.scroll.scrollTop = 0;
+  queueRender();
+}
+
+function setOrder() {
+  view.newestFirst = ui.newestFirst.checked;
+  ui.scroll.scrollTop = 0;
+  queueRender();
+}
+
 // ---------- changing the board ----------
 
 async function addEntry(event) {
@@ -234,6 +384,8 @@ async function addEntry(event) {
       if (ui.input.value === text) ui.input.value = '';
       updateByteCount();
       clearMessage();
+      // The poster wants to see it: scrolled into view when the feed brings it.
+      if (Number.isFinite(result.body.id)) { revealId = result.body.id; queueRender(); }
     } else {
       showMessage(errorText(result.status, result.body, 'That entry'));
     }
@@ -246,9 +398,20 @@ async function addEntry(event) {
   }
 }
 
+const rowId = (li) => Number(li.dataset.id);
+
 function startEdit(li) {
-  if (li.classList.contains('editing')) return;
-  const id = li.dataset.id;
+  const id = rowId(li);
+  if (drafts.has(id)) return;
+  drafts.set(id, board.texts.get(id) ?? '');
+  openEditor(li, id);
+  const input = li.querySelector('.edit-input');
+  input.focus();
+  input.select();
+}
+
+// The editor takes the row's place in the list (same height); its draft outlives the row.
+function openEditor(li, id) {
   const form = el('form', 'edit-form');
   const label = el('label', 'visually-hidden', `Edit entry ${id}`);
   const input = el('input', 'edit-input');
@@ -258,46 +421,51 @@ function startEdit(li) {
   label.htmlFor = input.id;
   input.type = 'text';
   input.autocomplete = 'off';
-  input.value = li.querySelector('.entry-text').textContent;
+  input.value = drafts.get(id);
   save.type = 'submit';
   cancel.type = 'button';
   form.append(label, input, save, cancel);
   // Enter submits the form (saves); Escape backs out without touching the board.
   form.addEventListener('submit', (event) => { event.preventDefault(); saveEdit(li, input); });
+  input.addEventListener('input', () => drafts.set(id, input.value));
   input.addEventListener('keydown', (event) => { if (event.key === 'Escape') stopEdit(li); });
   cancel.addEventListener('click', () => stopEdit(li));
   li.classList.add('editing');
   li.append(form);
-  input.focus();
-  input.select();
+  showEntryButtons(li);
+}
+
+function closeEditor(li) {
+  li.classList.remove('editing');
+  li.querySelector('.edit-form')?.remove();
 }
 
 function stopEdit(li) {
-  li.classList.remove('editing');
-  li.querySelector('.edit-form')?.remove();
+  drafts.delete(rowId(li));
+  closeEditor(li);
   li.querySelector('.edit')?.focus();
 }
 
 async function saveEdit(li, input) {
-  const id = li.dataset.id;
+  const id = rowId(li);
   const text = input.value;
   const problem = localProblem(text);
   if (problem) { showMessage(problem); input.focus(); return; }
-  setBusy(li, true);
+  setBusy(id, true);
   try {
     const result = await postForm(`/board/${id}`, { delete: '0', entry: text });
-    if (result.ok) { clearMessage(); stopEdit(li); }
+    if (result.ok) { clearMessage(); stopEdit(rows.get(id) ?? li); }
     else { showMessage(errorText(result.status, result.body, `Entry #${id}`)); input.focus(); }
   } catch (error) {
     showMessage(UNREACHABLE);
   } finally {
-    setBusy(li, false);
+    setBusy(id, false);
   }
 }
 
 async function deleteEntry(li) {
-  const id = li.dataset.id;
-  setBusy(li, true);
+  const id = rowId(li);
+  setBusy(id, true);
   try {
     const result = await postForm(`/board/${id}`, { delete: '1' });
     if (result.ok) clearMessage();
@@ -305,28 +473,29 @@ async function deleteEntry(li) {
   } catch (error) {
     showMessage(UNREACHABLE);
   } finally {
-    setBusy(li, false);
+    setBusy(id, false);
   }
 }
 
 // Disables an entry's buttons while its request is out, so one click is one request.
-function setBusy(li, busy) {
-  li.classList.toggle('busy', busy);
-  showEntryButtons(li);
+function setBusy(id, on) {
+  if (on) busy.add(id); else busy.delete(id);
+  const li = rows.get(id);
+  if (li) { li.classList.toggle('busy', on); showEntryButtons(li); }
 }
 
 // While the node is down every change would fail, so those buttons are off; Cancel still backs out.
 function showEntryButtons(li) {
-  const busy = li.classList.contains('busy');
+  const off = busy.has(rowId(li));
   for (const button of li.querySelectorAll('button')) {
-    button.disabled = busy || (health.down && !button.classList.contains('cancel'));
+    button.disabled = off || (health.down && !button.classList.contains('cancel'));
   }
 }
 
 function showPosting() {
   ui.addButton.disabled = posting || health.down;
   ui.postingOff.hidden = !health.down;
-  for (const li of items.values()) showEntryButtons(li);
+  for (const li of rows.values()) showEntryButtons(li);
 }
 
 // Typing again answers the last complaint, so it should not linger over the fixed text.
@@ -1152,6 +1321,10 @@ function renderWrite(story) {
 
 ui.form.addEventListener('submit', addEntry);
 ui.input.addEventListener('input', onType);
+ui.filter.addEventListener('input', setFilter);
+ui.newestFirst.addEventListener('change', setOrder);
+ui.scroll.addEventListener('scroll', queueRender, { passive: true });
+window.addEventListener('resize', () => { rowHeight = 0; queueRender(); });
 ui.faultSeconds.addEventListener('input', updateFaultLabels);
 ui.faultPercent.addEventListener('input', updateFaultLabels);
 for (const button of ui.faultButtons) button.addEventListener('click', () => startFault(button.dataset.action));

@@ -15,8 +15,10 @@
 //! - [`transfer`]: pulling missing entries or a snapshot from a peer;
 //! - [`recovery`]: how a node that lost its memory rejoins safely;
 //! - [`requests`]: client writes, their forwarding and their answers;
-//! - [`reads`]: linearizable reads by read index.
+//! - [`reads`]: linearizable reads by read index;
+//! - [`applied`]: what applying did to the board, for the change feed.
 
+pub mod applied;
 mod clock;
 mod election;
 pub mod events;
@@ -277,6 +279,7 @@ pub struct Node {
     /// [`Message::Superseded`]).
     superseded: Option<NodeId>,
     events: events::Events,
+    changes: applied::Changes,
     /// Datagrams sent when the latest commit was announced (see `commit` events).
     sent_at_commit: u64,
 }
@@ -338,6 +341,7 @@ impl Node {
             version_warned: Default::default(),
             superseded: None,
             events: Default::default(),
+            changes: Default::default(),
             sent_at_commit: 0,
             cfg,
         };
@@ -1006,6 +1010,9 @@ impl Node {
                 let request = request.clone();
                 let outcome = self.board.apply(&request, seq);
                 self.applied = seq;
+                if let Some(effect) = applied::Effect::of(&request.op, &outcome) {
+                    self.changes.push(applied::Change { seq, effect });
+                }
                 self.on_applied(&request, outcome, seq);
             } else {
                 self.applied = seq;

@@ -162,6 +162,10 @@ impl Node {
     pub(super) fn forget_everything(&mut self) {
         self.log = Log::default();
         self.board = Board::new();
+        self.changes.push(super::applied::Change {
+            seq: 0,
+            effect: super::applied::Effect::Replaced,
+        });
         self.commit = 0;
         self.applied = 0;
         self.verified = 0;

@@ -356,6 +356,10 @@ impl Node {
             bytes.len()
         );
         self.board = board;
+        self.changes.push(super::applied::Change {
+            seq: at.seq,
+            effect: super::applied::Effect::Replaced,
+        });
         self.log.reset(at);
         self.commit = at.seq;
         self.applied = at.seq;

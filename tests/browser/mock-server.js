@@ -29,7 +29,7 @@ if (ports.length === 0) ports.push(18101, 18102, 18103);
 
 const nodes = ports.map((port, i) => ({ id: i + 1, port, alive: true, crashed: false, attribute: 1000 + (i + 1) * 111,
   server: null, events: [], n: 0, eventWaiters: [], fault: null, faultTimer: 0 }));
-const board = { seq: 0, nextId: 1, entries: [] };
+const board = { seq: 0, nextId: 1, entries: [], ops: [] }; // ops: every change, for GET /changes
 const cluster = { leader: null, epoch: 0, lostAt: Date.now() };
 let waiters = []; // long-polls waiting for seq to pass their `since`
 const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -94,8 +94,9 @@ function boardJson(node) {
   return { node: node.id, seq: board.seq, entries: board.entries.map(({ id, text }) => ({ id, text })) };
 }
 
-function changed() {
+function changed(op) {
   board.seq += 1;
+  board.ops.push({ seq: board.seq, ...op });
   const leader = nodes.find((n) => n.id === cluster.leader);
   if (leader) record(leader, 'commit', `committed seq ${board.seq}..=${board.seq}: ${2 * (nodes.length - 1)} datagrams sent since seq ${board.seq - 1}`);
   const ready = waiters;
@@ -146,20 +147,21 @@ async function mutate(req, res, id) {
     if (bad) return send(res, bad[0], { error: bad[1] });
     const entry = { id: board.nextId++, text };
     board.entries.push(entry);
-    changed();
+    changed({ op: 'add', id: entry.id, text });
     return send(res, 201, { id: entry.id, seq: board.seq });
   }
   const index = board.entries.findIndex((e) => e.id === id);
   if (index < 0) return send(res, 404, { error: 'unknown entry' });
   if (form.get('delete') === '1') {
     board.entries.splice(index, 1);
+    changed({ op: 'delete', id });
   } else {
     const text = form.get('entry');
     const bad = checkEntry(text);
     if (bad) return send(res, bad[0], { error: bad[1] });
     board.entries[index].text = text;
+    changed({ op: 'modify', id, text });
   }
-  changed();
   return send(res, 200, { id, seq: board.seq });
 }
 
@@ -268,6 +270,19 @@ function handle(node, req, res) {
     if (since === null || board.seq > Number(since)) return send(res, 200, boardJson(node));
     const timer = setTimeout(() => { waiters = waiters.filter((w) => w !== wake); send(res, 200, boardJson(node)); }, LONG_POLL_MS);
     const wake = () => { clearTimeout(timer); send(res, 200, boardJson(node)); };
+    waiters.push(wake);
+    return undefined;
+  }
+  if (req.method === 'GET' && url.pathname === '/changes') {
+    const text = url.searchParams.get('since') ?? '0';
+    if (!/^\d+$/.test(text)) return send(res, 400, { error: '`since` must be a sequence number' });
+    const since = Number(text);
+    // Like a node: past the board is a reset (the whole board); the mock keeps every op, so never too old.
+    const answer = () => (since > board.seq ? { reset: true, ...boardJson(node) }
+      : { seq: board.seq, reset: false, more: false, ops: board.ops.filter((o) => o.seq > since) });
+    if (since !== board.seq) return send(res, 200, answer());
+    const timer = setTimeout(() => { waiters = waiters.filter((w) => w !== wake); send(res, 200, answer()); }, LONG_POLL_MS);
+    const wake = () => { clearTimeout(timer); send(res, 200, answer()); };
     waiters.push(wake);
     return undefined;
   }

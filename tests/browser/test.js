@@ -53,6 +53,48 @@ function waitForGone(page, id, timeout = WAIT_MS) {
 
 const textOf = (page, selector) => page.locator(selector).textContent();
 
+// Every row of the list, in order, read by scrolling its box from top to bottom (only rows in view exist).
+const scrollThrough = (page) => page.evaluate(async () => {
+  const box = document.getElementById('board-scroll');
+  const frame = () => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  const seen = new Map();
+  box.scrollTop = 0;
+  for (let guard = 0; guard < 100000; guard++) {
+    await frame();
+    for (const li of document.querySelectorAll('#entries li')) {
+      seen.set(li.dataset.id, { id: Number(li.dataset.id), text: li.querySelector('.entry-text').textContent });
+    }
+    if (box.scrollTop + box.clientHeight >= box.scrollHeight - 1) break;
+    box.scrollTop += Math.max(1, Math.floor(box.clientHeight / 2));
+  }
+  return [...seen.values()];
+});
+
+// `count` adds, modifies and deletes sent to random nodes, four at a time; modifies and deletes pick
+// ids this run added (some already deleted by then: those answer 404, as they should).
+async function randomChanges(count, tag) {
+  const urls = Object.values(nodes);
+  const ids = [];
+  let next = 0;
+  const one = async (i) => {
+    const pick = Math.random();
+    const url = urls[Math.floor(Math.random() * urls.length)];
+    let path = '/board', form = { entry: `${tag} ${i} m` };
+    if (pick > 0.5 && ids.length > 0) {
+      const id = ids[Math.floor(Math.random() * ids.length)];
+      path = `/board/${id}`;
+      form = pick > 0.8 ? { delete: '1' } : { delete: '0', entry: `${tag} ${i} modified` };
+    }
+    const response = await fetch(url + path, { method: 'POST', body: new URLSearchParams(form),
+      signal: AbortSignal.timeout(10000) });
+    const body = await response.json().catch(() => ({}));
+    if (response.status === 201) ids.push(body.id);
+    else if (![200, 404].includes(response.status)) throw new Error(`POST ${path}: HTTP ${response.status}`);
+  };
+  const worker = async () => { while (next < count) await one(next++); };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+}
+
 async function addThroughForm(page, text) {
   await page.fill('#entry-input', text);
   await page.press('#entry-input', 'Enter');
@@ -386,6 +428,44 @@ async function runChecks(A, B, L, leader) {
   });
   await screenshot(L.page, '4-restarted-node' + leader);
   await screenshot(A.page, '4-end-node' + A.id);
+
+  // The page follows GET /changes and draws only the rows in view: after many changes every row, seen
+  // by scrolling through the whole list, must still be the board's.
+  const churn = `churn ${stamp}`;
+  await check(`after 1,000 random adds, modifies and deletes at every node, node ${A.id}'s page is the board, row by row`, async () => {
+    await randomChanges(1000, churn);
+    const board = await getJson(A.id, '/board');
+    await A.page.waitForFunction((seq) => Number(/\d+/.exec(document.getElementById('board-seq').textContent)) >= seq,
+      board.seq, { timeout: WAIT_MS, polling: 100 });
+    const shown = await scrollThrough(A.page);
+    assert(shown.length === board.entries.length, `the page has ${shown.length} rows, the board ${board.entries.length}`);
+    const differs = shown.findIndex((row, i) => JSON.stringify(row) !== JSON.stringify(board.entries[i]));
+    assert(differs < 0, `row ${differs} differs: page ${JSON.stringify(shown[differs])}, board ${JSON.stringify(board.entries[differs])}`);
+    const count = await textOf(A.page, '#board-count');
+    assert(count === `${board.entries.length.toLocaleString('en')} entries`, `the count says "${count}"`);
+    const drawn = await A.page.locator('#entries li').count();
+    assert(drawn < 60, `${drawn} rows in the DOM: the list draws more than the rows in view`);
+  });
+  await check('the filter shows only matching entries with their count; newest first reverses the order', async () => {
+    const board = await getJson(A.id, '/board');
+    const wanted = board.entries.filter((e) => e.text.toLowerCase().includes('7 m'));
+    assert(wanted.length > 0 && wanted.length < board.entries.length, 'the filter text picks no subset');
+    await A.page.fill('#board-filter', '7 M');
+    const filtered = await scrollThrough(A.page);
+    assert(JSON.stringify(filtered) === JSON.stringify(wanted), `filtered rows: ${filtered.length}, want ${wanted.length}`);
+    const count = await textOf(A.page, '#board-count');
+    assert(count === `${wanted.length} of ${board.entries.length.toLocaleString('en')} entries`, `the count says "${count}"`);
+    await A.page.fill('#board-filter', 'no entry has this text');
+    await A.page.waitForFunction(() => /No entry contains/.test(document.getElementById('empty').textContent) &&
+      !document.getElementById('empty').hidden && document.querySelectorAll('#entries li').length === 0,
+    null, { timeout: WAIT_MS });
+    await A.page.fill('#board-filter', '');
+    await A.page.check('#newest-first');
+    const newest = await scrollThrough(A.page);
+    assert(JSON.stringify(newest) === JSON.stringify([...board.entries].reverse()), 'newest first is not the board reversed');
+    await A.page.uncheck('#newest-first');
+  });
+  await screenshot(A.page, '5-after-churn-node' + A.id);
 
   await check('pages never reloaded, loaded nothing from elsewhere, threw no script errors', async () => {
     for (const P of [A, B, L]) {
