@@ -20,7 +20,7 @@ USAGE:
   blackboard node --id N --peers 1=HOST:PORT,2=HOST:PORT,... --http HOST:PORT [options]
   blackboard node --id N --servers ADDR1,ADDR2,...  [options]
   blackboard cluster [--nodes 5] [--demo] [options]
-  blackboard sim [--nodes 3,5,9,15] [--seeds 20]
+  blackboard sim [--nodes 3,5,9,15] [--seeds 20] | blackboard sim --report
   blackboard bench [--nodes 3] [--clients 16] [--seconds 5] [--failovers 5] [--quick] [--json]
   blackboard soak [--seconds 180] [--nodes 3] [--writers 4] [--kill-every 20]
   blackboard --version | --help
@@ -67,6 +67,7 @@ CLUSTER (try it on one machine):
 SIM (message costs from the deterministic simulator):
   --nodes LIST            cluster sizes to measure (3,5,9,15)
   --seeds N               runs per size (20)
+  --report                the tables report.txt quotes (fixed sizes, with formulas)
 
 BENCH (real processes on 127.0.0.1; the clients share the machine):
   --nodes N, --clients C  cluster size (3) and concurrent keep-alive clients (16)
@@ -106,7 +107,12 @@ pub enum Command {
     Version,
     Node(Options, log::LevelFilter),
     Cluster(ClusterOptions),
-    Sim { sizes: Vec<u16>, seeds: u64 },
+    Sim {
+        sizes: Vec<u16>,
+        seeds: u64,
+    },
+    /// `sim --report`: the tables report.txt quotes.
+    SimReport,
     Bench(crate::bench::BenchOptions),
     Soak(crate::soak::SoakOptions),
 }
@@ -457,6 +463,12 @@ fn parse_soak(args: &[String]) -> Result<Command, String> {
 }
 
 fn parse_sim(args: &[String]) -> Result<Command, String> {
+    if args.iter().any(|a| a == "--report") {
+        if args.len() > 1 {
+            return Err("`--report` takes no other options (its sizes and seeds are fixed)".into());
+        }
+        return Ok(Command::SimReport);
+    }
     let p = pairs(args, &["--nodes", "--seeds"])?;
     let sizes = get(&p, "--nodes")
         .unwrap_or("3,5,9,15")
@@ -493,6 +505,20 @@ mod tests {
         assert_eq!(o.http.to_string(), "127.0.0.1:8002");
         assert_eq!(o.timeout, Duration::from_millis(500));
         assert_eq!(o.heartbeat, Duration::from_millis(50));
+    }
+
+    #[test]
+    fn sim_report_takes_no_other_options() {
+        assert!(matches!(
+            parse(&args("sim --report")),
+            Ok(Command::SimReport)
+        ));
+        let e = parse(&args("sim --report --seeds 3")).unwrap_err();
+        assert!(e.contains("--report"), "{e}");
+        assert!(matches!(
+            parse(&args("sim --seeds 3")),
+            Ok(Command::Sim { seeds: 3, .. })
+        ));
     }
 
     #[test]

@@ -35,6 +35,12 @@ fn main() -> ExitCode {
             blackboard::sim::costs::print(&sizes, seeds);
             Ok(())
         }
+        Command::SimReport => {
+            for line in blackboard::sim::report::lines() {
+                println!("{line}");
+            }
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -116,7 +116,7 @@ pub fn writes(n: u16, seed: u64) -> Option<WriteCost> {
     })
 }
 
-fn summary(values: &mut [u64]) -> String {
+pub(crate) fn summary(values: &mut [u64]) -> String {
     if values.is_empty() {
         return "-".into();
     }

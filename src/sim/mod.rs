@@ -25,6 +25,7 @@
 
 pub mod chaos;
 pub mod costs;
+pub mod report;
 pub mod script;
 
 use std::cmp::Reverse;
