@@ -475,8 +475,8 @@ fn parse_sim(args: &[String]) -> Result<Command, String> {
         .split(',')
         .map(|n| number::<u16>("--nodes", n))
         .collect::<Result<Vec<_>, _>>()?;
-    if sizes.iter().any(|&n| !(1..=64).contains(&n)) {
-        return Err("`--nodes` sizes must be between 1 and 64".into());
+    if sizes.iter().any(|&n| !(1..=128).contains(&n)) {
+        return Err("`--nodes` sizes must be between 1 and 128".into());
     }
     let seeds = number("--seeds", get(&p, "--seeds").unwrap_or("20"))?;
     Ok(Command::Sim { sizes, seeds })
@@ -580,7 +580,7 @@ mod tests {
         assert!(matches!(parse(&args("--help")), Ok(Command::Help)));
         assert!(matches!(parse(&args("node --help")), Ok(Command::Help)));
         assert!(matches!(parse(&args("--version")), Ok(Command::Version)));
-        assert!(version().contains("wire protocol 4"));
+        assert!(version().contains("wire protocol 5"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub type NodeId = u16;
 
 /// The wire (protocol) version. Bump it on any incompatible message change.
-pub const WIRE_VERSION: u8 = 4;
+pub const WIRE_VERSION: u8 = 5;
 const MAGIC: [u8; 2] = *b"BB";
 const HEADER: usize = 3;
 
@@ -133,7 +133,7 @@ pub enum Message {
         commit: u64,
         /// Members the leader hears (bit i: the i-th member in id order), so
         /// that followers can show the whole cluster.
-        alive: u64,
+        alive: u128,
         /// Recovering members the leader hears, with the boot it heard: a
         /// rebooted node takes its recovery target only from a heartbeat
         /// naming its own boot, so never from one sent before its reboot.
@@ -656,7 +656,7 @@ mod tests {
                 seq: PLAUSIBLE - 1,
             },
             commit: PLAUSIBLE - 1,
-            alive: u64::MAX,
+            alive: u128::MAX,
             recovering: named.clone(),
             fresh: named,
             round: u64::MAX,

@@ -359,7 +359,7 @@ fn heartbeat(
     epoch: Epoch,
     last: LogPos,
     commit: u64,
-    alive: u64,
+    alive: u128,
     recovering: Vec<Incarnation>,
     fresh: Vec<Incarnation>,
 ) -> Message {
@@ -562,10 +562,109 @@ fn an_election_goes_only_to_higher_or_unknown_ranks() {
     let mut m = Member::one_of_three(1);
     m.hears(Other::high(3), Message::Probe { http: 0 });
     m.hears(Other::low(2), Message::Probe { http: 0 });
-    m.waits(TIMEOUT); // long past the deferral an Alive would cause
     let mark = m.mark();
     m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(()));
     assert_eq!(elections_sent(m.since(mark)), vec![3]);
+}
+
+/// The O(n) rule: a candidate asks only the highest rank it believes alive,
+/// and the next one down each time the one asked stays silent for half a
+/// heartbeat; when none is left it takes over. Five members: 2, 3 and 4
+/// outrank it (4 highest), 5 does not.
+#[test]
+fn a_candidate_asks_the_highest_rank_alive_then_the_next_one_down() {
+    let mut m = Member::boot(1, &[1, 2, 3, 4, 5], 1);
+    for other in [
+        Other::high(2),
+        Other::high(3),
+        Other::high(4),
+        Other::low(5),
+    ] {
+        m.hears(other, Message::Probe { http: 0 });
+    }
+    let mark = m.mark();
+    let first = m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(s.at));
+    let (takeover, _) = m.until_sent(Duration::from_secs(1), trial_prepare);
+    let asked: Vec<(NodeId, u64)> = m
+        .since(mark)
+        .iter()
+        .filter(|s| is_election(s))
+        .map(|s| (s.to, (s.at - first) / 1000))
+        .collect();
+    assert_eq!(
+        asked,
+        vec![(4, 0), (3, 25), (2, 50)],
+        "one at a time, highest first, half a heartbeat apart"
+    );
+    assert_eq!((takeover - first) / 1000, 75, "then it takes over");
+}
+
+/// An `Alive` from the member asked ends the asking: no one further down is
+/// asked, and no takeover starts.
+#[test]
+fn the_asked_members_alive_ends_the_asking() {
+    let mut m = Member::boot(1, &[1, 2, 3, 4, 5], 2);
+    for other in [
+        Other::high(2),
+        Other::high(3),
+        Other::high(4),
+        Other::low(5),
+    ] {
+        m.hears(other, Message::Probe { http: 0 });
+    }
+    m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(()));
+    let mark = m.mark();
+    m.hears_now(Other::high(4), Message::Alive);
+    m.waits(Duration::from_millis(200));
+    let sent = m.since(mark);
+    assert!(
+        elections_sent(sent).is_empty(),
+        "asked no one else: {sent:?}"
+    );
+    assert!(
+        !sent.iter().any(|s| trial_prepare(s).is_some()),
+        "no takeover: {sent:?}"
+    );
+}
+
+/// The highest rank alive, as far as it knows, asks no one: its election
+/// costs no `Election` at all, only the takeover.
+#[test]
+fn the_highest_rank_alive_takes_over_without_asking() {
+    let mut m = Member::boot(1, &[1, 2, 3, 4, 5], 3);
+    for id in 2..=5 {
+        m.hears(Other::low(id), Message::Probe { http: 0 });
+    }
+    let mark = m.mark();
+    m.until_sent(Duration::from_secs(1), trial_prepare);
+    assert!(
+        elections_sent(m.since(mark)).is_empty(),
+        "no Election: {:?}",
+        m.since(mark)
+    );
+    assert_eq!(m.node.counters().elections, 1, "yet an election was called");
+}
+
+/// Stale news is not belief: a higher rank last heard more than two
+/// timeouts and a heartbeat ago is not asked; members whose rank is unknown
+/// always are (the classic rule, for a node that has heard nothing).
+#[test]
+fn only_fresh_news_makes_a_member_worth_asking() {
+    let mut m = Member::boot(1, &[1, 2, 3, 4], 4);
+    m.hears(Other::high(4), Message::Probe { http: 0 });
+    m.hears(Other::high(3), Message::Probe { http: 0 });
+    // Past the window for both; then 3 is heard again.
+    m.waits(Duration::from_millis(700));
+    m.hears(Other::high(3), Message::Probe { http: 0 });
+    let mark = m.mark();
+    m.until_sent(Duration::from_secs(2), |s| is_election(s).then_some(()));
+    let mut asked = elections_sent(m.since(mark));
+    asked.sort_unstable();
+    assert_eq!(
+        asked,
+        vec![2, 3],
+        "3 (fresh) and 2 (rank unknown), not 4 (stale)"
+    );
 }
 
 /// A lower rank's `Election` is answered `Alive`, and a node that hears no

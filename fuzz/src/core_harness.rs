@@ -520,7 +520,7 @@ impl Cluster {
                 epoch: self.epoch(r),
                 last: self.pos(r),
                 commit: r.num(),
-                alive: r.num(),
+                alive: u128::from(r.num()) | (u128::from(r.num()) << 64),
                 recovering: self.incarnations(r),
                 fresh: self.incarnations(r),
                 round: r.num(),

@@ -1,11 +1,19 @@
-//! Bully election over ranks: a node that hears no leader calls an election;
-//! every higher-ranked node that is up answers `Alive` and calls its own; the
-//! node that hears no `Alive` in time has the highest rank among the living
-//! and goes on to take over ([`super::takeover`]).
+//! Bully election over ranks, asking one member at a time: a node that
+//! hears no leader asks the member it believes is the highest-ranked one
+//! alive; that member answers `Alive` and calls its own election, and a node
+//! that hears no `Alive` in time asks the next one down. A node that believes
+//! itself the highest alive asks no one and goes straight to the takeover
+//! ([`super::takeover`]).
 //!
-//! `Election` goes only to the ranks above (and to members whose rank is not
-//! known yet), as in the classic algorithm: the best case, the highest
-//! survivor noticing first, costs one message per higher member.
+//! What a node believes comes from what it already hears: every datagram
+//! carries its sender's rank, members exchange probes when they boot, and
+//! the leader's heartbeats say which members it hears. So when a settled
+//! cluster loses its leader, each survivor sends one `Election` (to the top
+//! survivor) and gets one `Alive`: 2(n-2) datagrams where the classic bully
+//! round, every node asking every higher one, costs (n-1)(n-2). Members whose
+//! rank is not known yet (a node that has heard nothing) are all asked, as in
+//! the classic algorithm. A wrong belief costs time, not safety: the
+//! takeover, not the election, keeps one leader per epoch.
 //!
 //! A node that still hears a working leader answers `Alive` but does not call
 //! an election itself, so a node that merely lost a few heartbeats (or just
@@ -26,8 +34,10 @@ pub struct Rank {
 
 /// An election this node called and is waiting out.
 pub(super) struct Campaign {
-    /// When silence from higher ranks means this node has won.
+    /// When silence from the member asked means asking the next one down.
     pub(super) deadline: Time,
+    /// Higher ranks believed alive and not asked yet, highest first.
+    next: Vec<NodeId>,
 }
 
 impl Node {
@@ -35,6 +45,19 @@ impl Node {
     /// a LAN is far below this, and the wait is most of what an election costs.
     pub(super) fn alive_wait(&self) -> Duration {
         (self.cfg.heartbeat / 2).max(Duration::from_millis(2))
+    }
+
+    /// True if this node has news of `id` recent enough to think it alive:
+    /// heard from it, or told by the leader that the leader hears it, within
+    /// two timeouts and a heartbeat (the news is a timeout old by the time a
+    /// follower suspects its leader).
+    fn believed_alive(&self, now: Time, id: NodeId) -> bool {
+        let window = self.cfg.timeout * 2 + self.cfg.heartbeat;
+        self.peers.get(&id).is_some_and(|p| {
+            p.last_heard
+                .max(p.vouched)
+                .is_some_and(|t| now.since(t) < window)
+        })
     }
 
     pub(super) fn campaign(&mut self, now: Time) {
@@ -54,21 +77,68 @@ impl Node {
             kind,
             format!("{silence}; calling an election with rank {rank}"),
         );
-        let higher: Vec<NodeId> = self
+        // The leader just suspected is not asked: its silence is the news.
+        let suspect = match &self.duty {
+            Duty::Follower(f) => f.leader,
+            _ => None,
+        };
+        let unknown: Vec<NodeId> = self
             .peers
             .iter()
-            .filter(|(&id, p)| {
-                p.attribute
-                    .is_none_or(|attribute| Rank { attribute, id } > self.rank)
-            })
+            .filter(|(_, p)| p.attribute.is_none())
             .map(|(&id, _)| id)
             .collect();
-        for id in higher {
+        let mut higher: Vec<Rank> = self
+            .peers
+            .iter()
+            .filter_map(|(&id, p)| {
+                Some(Rank {
+                    attribute: p.attribute?,
+                    id,
+                })
+            })
+            .filter(|r| *r > self.rank && Some(r.id) != suspect && self.believed_alive(now, r.id))
+            .collect();
+        higher.sort_unstable_by(|a, b| b.cmp(a));
+        let mut next: Vec<NodeId> = higher.into_iter().map(|r| r.id).collect();
+        let first = (!next.is_empty()).then(|| next.remove(0));
+        if unknown.is_empty() && first.is_none() {
+            // The highest rank alive, as far as this node knows: it takes
+            // over once no member can still be hearing the old leader (they
+            // heard its last heartbeat when this node did; their timers,
+            // jittered, may fire up to a heartbeat later), so that none
+            // refuses the takeover for a leader already gone.
+            let margin = (self.cfg.heartbeat / 10).max(Duration::from_millis(1));
+            let deadline = self
+                .leader_contact
+                .map_or(now, |t| (t + self.cfg.timeout + margin).max(now));
+            self.duty = Duty::Candidate(Campaign {
+                deadline,
+                next: Vec::new(),
+            });
+            return;
+        }
+        for id in unknown.into_iter().chain(first) {
             self.send(id, Message::Election);
         }
         self.duty = Duty::Candidate(Campaign {
             deadline: now + self.alive_wait(),
+            next,
         });
+    }
+
+    /// The member asked stayed silent: ask the next one down, or take over
+    /// when none is left.
+    pub(super) fn campaign_timed_out(&mut self, now: Time) {
+        let wait = self.alive_wait();
+        let next = match &mut self.duty {
+            Duty::Candidate(c) if !c.next.is_empty() => {
+                c.deadline = now + wait;
+                c.next.remove(0)
+            }
+            _ => return self.start_takeover(now),
+        };
+        self.send(next, Message::Election);
     }
 
     pub(super) fn on_election(&mut self, now: Time, from: NodeId, rank: super::Rank) {

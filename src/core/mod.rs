@@ -9,7 +9,8 @@
 //! [`crate::sim`] run hundreds of nodes through lost packets and crashes.
 //!
 //! The protocol, one submodule per idea:
-//! - [`election`]: bully election over `(attribute, id)` ranks;
+//! - [`election`]: bully election over `(attribute, id)` ranks, asking one
+//!   member at a time;
 //! - [`takeover`]: the winner's Prepare/Promise round that starts an epoch;
 //! - [`replication`]: appends, acks, commit, heartbeats, compaction;
 //! - [`transfer`]: pulling missing entries or a snapshot from a peer;
@@ -220,8 +221,8 @@ enum Duty {
 #[derive(Clone, Copy, Debug)]
 struct Relayed {
     at: Time,
-    alive: u64,
-    recovering: u64,
+    alive: u128,
+    recovering: u128,
 }
 
 struct Following {
@@ -416,7 +417,7 @@ impl Node {
         }
         match &self.duty {
             Duty::Follower(f) if now >= f.deadline => self.campaign(now),
-            Duty::Candidate(c) if now >= c.deadline => self.start_takeover(now),
+            Duty::Candidate(c) if now >= c.deadline => self.campaign_timed_out(now),
             _ => {}
         }
     }
@@ -759,8 +760,8 @@ impl Node {
                     let recovering = recovering
                         .iter()
                         .fold(0, |bits, r| bits | self.member_bit(r.id));
-                    let members = self.cfg.members.iter().take(64).enumerate();
-                    for (_, id) in members.filter(|(bit, _)| alive & (1 << bit) != 0) {
+                    let members = self.cfg.members.iter().take(128).enumerate();
+                    for (_, id) in members.filter(|(bit, _)| alive & (1u128 << bit) != 0) {
                         if let Some(peer) = self.peers.get_mut(id) {
                             peer.vouched = Some(now);
                         }
@@ -916,9 +917,9 @@ impl Node {
 
     /// This member's bit in the heartbeat's liveness masks (members in id
     /// order; clusters beyond 64 members relay only the first 64).
-    fn member_bit(&self, id: NodeId) -> u64 {
+    fn member_bit(&self, id: NodeId) -> u128 {
         match self.cfg.members.iter().position(|&m| m == id) {
-            Some(i) if i < 64 => 1 << i,
+            Some(i) if i < 128 => 1 << i,
             _ => 0,
         }
     }

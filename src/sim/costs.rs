@@ -192,16 +192,54 @@ mod tests {
     }
 
     #[test]
-    fn an_election_costs_a_bounded_number_of_messages() {
-        let e = election(5, 5);
-        assert_eq!(e.datagrams.len(), 5, "every run elected a new leader");
-        for (d, t) in e.datagrams.iter().zip(&e.time) {
+    fn an_election_costs_o_of_n_datagrams() {
+        for n in [5u16, 15, 25] {
+            let e = election(n, 5);
+            assert_eq!(e.datagrams.len(), 5, "every run elected a new leader");
+            let bound = 6 * u64::from(n - 1);
+            for (d, t) in e.datagrams.iter().zip(&e.time) {
+                assert!(*d <= bound, "n={n}: {d} datagrams, over 6(n-1) = {bound}");
+                assert!(*t < Duration::from_secs(1), "n={n}: elected in {t:?}");
+            }
+        }
+    }
+
+    /// The top survivor dies with the leader: the others' `Election` to it
+    /// goes unanswered and they fall back to the next one down, at the cost
+    /// of one more `Election` each.
+    #[test]
+    fn when_the_top_survivor_dies_too_the_next_one_down_leads() {
+        let n = 9u16;
+        for seed in 0..5 {
+            let mut sim = Sim::new(n, seed);
+            assert!(sim.run_until(Duration::from_secs(10), Sim::settled));
+            sim.run_for(Duration::from_millis(200));
+            let leader = sim.leader().unwrap();
+            let rank = |s: &Sim, id| s.node(id).map(|node| node.rank());
+            let mut survivors: Vec<NodeId> =
+                sim.members().into_iter().filter(|&m| m != leader).collect();
+            survivors.sort_by_key(|&id| std::cmp::Reverse(rank(&sim, id)));
+            let (top, next) = (survivors[0], survivors[1]);
+            let before = delivered(&sim, &Kind::ELECTION);
+            sim.crash(leader);
+            sim.crash(top);
+            let elected = |s: &Sim| s.leader().is_some_and(|l| l != leader && l != top);
             assert!(
-                *d >= 4 + 8,
-                "at least an election round and a takeover: {d}"
+                sim.run_until(Duration::from_secs(10), elected),
+                "seed {seed}: no leader"
             );
-            assert!(*d < 5 * 5 * 6, "bounded by a few rounds of n^2: {d}");
-            assert!(*t < Duration::from_secs(2), "elected in {t:?}");
+            assert_eq!(
+                sim.leader(),
+                Some(next),
+                "seed {seed}: the next one down leads"
+            );
+            sim.run_until(Duration::from_secs(5), Sim::settled);
+            let spent = delivered(&sim, &Kind::ELECTION) - before;
+            let bound = 6 * u64::from(n - 1) + u64::from(n);
+            assert!(
+                spent <= bound,
+                "seed {seed}: {spent} datagrams, over {bound}"
+            );
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::core::Config;
 use crate::wire::{Kind, Op, PAYLOAD_BUDGET};
 
 /// Cluster sizes of the tables.
-pub const SIZES: [u16; 5] = [3, 5, 9, 15, 25];
+pub const SIZES: [u16; 7] = [3, 5, 9, 15, 25, 50, 100];
 /// Seeds per election figure.
 pub const SEEDS: u64 = 20;
 /// Board sizes of the snapshot table.
@@ -142,13 +142,14 @@ pub fn lines() -> Vec<String> {
         "Elections: datagrams until a leader leads, min/median/max over {SEEDS} seeds; [formula]"
     ));
     out.push(format!(
-        "{:>3}  {:>22}  {:>24}  {:>18}  {:>10}  {:>12}",
+        "{:>3}  {:>22}  {:>20}  {:>16}  {:>17}  {:>12}  {:>20}",
         "n",
-        "start-up [(n-1)(n+11)]",
-        "re-election [(n-2)(n+3)]",
-        "bully [(n-1)(n-2)]",
-        "takeover",
-        "re-elect ms"
+        "start-up [~11(n-1)]",
+        "re-election [6(n-2)]",
+        "bully [2(n-2)]",
+        "takeover [4(n-2)]",
+        "re-elect ms",
+        "classic [(n-2)(n+3)]"
     ));
     for n in SIZES {
         let (mut boot, _) = startup(n, SEEDS);
@@ -162,12 +163,13 @@ pub fn lines() -> Vec<String> {
             .map(|(a, b)| a - b)
             .collect();
         out.push(format!(
-            "{n:>3}  {:>22}  {:>24}  {:>18}  {:>10}  {:>12}",
-            format!("{} [{}]", summary(&mut boot), (m - 1) * (m + 11)),
-            format!("{} [{}]", summary(&mut e.datagrams), (m - 2) * (m + 3)),
-            format!("{} [{}]", summary(&mut e.bully), (m - 1) * (m - 2)),
+            "{n:>3}  {:>22}  {:>20}  {:>16}  {:>17}  {:>12}  {:>20}",
+            format!("{} [{}]", summary(&mut boot), 11 * (m - 1)),
+            format!("{} [{}]", summary(&mut e.datagrams), 6 * (m - 2)),
+            format!("{} [{}]", summary(&mut e.bully), 2 * (m - 2)),
             format!("{} [{}]", median(&takeover), 4 * (m - 2)),
-            summary(&mut ms)
+            summary(&mut ms),
+            (m - 2) * (m + 3)
         ));
     }
     out.push(String::new());
