@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
-"""Plots for the evaluation: SVG charts of the figures report.txt quotes.
+"""Plots for the evaluation, drawn with matplotlib (Debian: apt install python3-matplotlib).
 
     python3 scripts/plots.py DIR [--bench BENCH.json] [--bin target/release/blackboard]
 
-Runs `blackboard sim --report` (deterministic) and draws, into DIR:
-  elections.svg   datagrams per election against n: start-up, re-election, its bully part,
-                  each measured (points) beside its formula (line);
-  steady.svg      datagrams per write and per read against n, measured and formula;
-  idle.svg        datagrams per second of failure detection, idle, against n;
-  snapshot.svg    datagrams to give a rebooted member a board of b entries.
-With --bench (the output of `blackboard bench --json`), also bench-latency.svg and bench-failover.svg.
-No dependencies beyond Python 3; the SVGs open in any browser.
+From `blackboard sim --report` (deterministic), into DIR:
+  elections.png   datagrams per election against n: the re-election (median, min to max) beside
+                  6(n-2), the classic bully round's (n-2)(n+3), and the start-up beside 11(n-1);
+  load.png        datagrams per write against load: one write at a time and 500 at once, by n;
+  snapshot.png    datagrams to give a rebooted member a board of b entries.
+From BENCH.json (`blackboard bench --json`), with --bench:
+  latency.png     commit latency distribution at the leader and at a follower (quantiles);
+  failover.png    the failover timeline: kill -9, suspicion, new leader, first write acknowledged.
 """
 import json
 import os
@@ -18,8 +18,19 @@ import re
 import subprocess
 import sys
 
-W, H, PAD = 640, 400, 60
-COLOURS = ["#2b6f77", "#c0392b", "#b9770e", "#6c3483", "#1e8449"]
+try:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+except ImportError:
+    # Debian's package lives with Debian's interpreter; another python3 may be first on PATH.
+    debian = "/usr/bin/python3"
+    if os.path.exists(debian) and os.path.realpath(sys.executable) != os.path.realpath(debian) \
+            and not os.environ.get("PLOTS_REEXEC"):
+        os.environ["PLOTS_REEXEC"] = "1"
+        os.execv(debian, [debian] + sys.argv)
+    sys.exit("plots.py: needs matplotlib (apt install python3-matplotlib)")
 
 
 def run_report(binary):
@@ -30,69 +41,124 @@ def run_report(binary):
     return blocks
 
 
-def numbers(cell):
-    """'22/28/28 [28]' -> ([22, 28, 28], 28.0); '4.0 [4]' -> ([4.0], 4.0); '0.24' -> ([0.24], None)."""
-    formula = re.search(r"\[([\d.]+)\]", cell)
-    measured = [float(x) for x in re.sub(r"\[.*?\]", "", cell).strip().split("/") if x]
-    return measured, float(formula.group(1)) if formula else None
-
-
 def cells(line):
     # Columns are separated by two or more spaces.
     return [c for c in re.split(r"\s{2,}", line.strip()) if c]
 
 
-def chart(path, title, xlabel, ylabel, series):
-    """series: [(name, [(x, y)], style)] with style 'points' or 'line'."""
-    xs = [x for _, pts, _ in series for x, _ in pts]
-    ys = [y for _, pts, _ in series for _, y in pts]
-    x0, x1 = min(xs), max(xs)
-    # A round top: 1, 2 or 5 times a power of ten, over the largest value.
-    top = max(ys) or 1
-    scale = 10 ** (len(str(int(top))) - 1)
-    y1 = next(m * scale for m in (1, 2, 5, 10) if m * scale >= top)
-    sx = lambda x: PAD + (x - x0) / ((x1 - x0) or 1) * (W - 2 * PAD)
-    sy = lambda y: H - PAD - y / y1 * (H - 2 * PAD)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
-           f'<rect width="{W}" height="{H}" fill="white"/>',
-           f'<text x="{W / 2}" y="22" text-anchor="middle" font-size="15">{title}</text>',
-           f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" stroke="black"/>',
-           f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{H - PAD}" stroke="black"/>',
-           f'<text x="{W / 2}" y="{H - 18}" text-anchor="middle">{xlabel}</text>',
-           f'<text x="16" y="{H / 2}" text-anchor="middle" transform="rotate(-90 16 {H / 2})">{ylabel}</text>']
-    for x in sorted(set(xs)):
-        out.append(f'<text x="{sx(x):.1f}" y="{H - PAD + 16}" text-anchor="middle">{x:g}</text>')
-    for i in range(5):
-        y = y1 * i / 4
-        out.append(f'<text x="{PAD - 6}" y="{sy(y) + 4:.1f}" text-anchor="end">{y:.4g}</text>')
-        out.append(f'<line x1="{PAD}" y1="{sy(y):.1f}" x2="{W - PAD}" y2="{sy(y):.1f}" stroke="#ddd"/>')
-    colours = {}
-    for i, (name, pts, style) in enumerate(series):
-        # A measure and its formula share a colour.
-        colour = colours.setdefault(name.split(",")[0], COLOURS[len(colours) % len(COLOURS)])
-        if style == "line":
-            d = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
-            out.append(f'<polyline points="{d}" fill="none" stroke="{colour}" stroke-dasharray="5,3"/>')
-        else:
-            for x, y in pts:
-                out.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="4" fill="{colour}"/>')
-        ly = PAD + 16 * i
-        mark = (f'<line x1="{PAD + 10}" y1="{ly - 4}" x2="{PAD + 28}" y2="{ly - 4}" stroke="{colour}" stroke-dasharray="5,3"/>'
-                if style == "line" else f'<circle cx="{PAD + 19}" cy="{ly - 4}" r="4" fill="{colour}"/>')
-        out.append(mark + f'<text x="{PAD + 34}" y="{ly}">{name}</text>')
-    out.append("</svg>")
-    with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
+def measured(cell):
+    """'22/24/24 [22]' -> [22.0, 24.0, 24.0]; '4.0 [4]' -> [4.0]."""
+    return [float(x) for x in re.sub(r"\[.*?\]", "", cell).strip().split("/") if x]
 
 
-def measured_and_formula(rows, column, label):
-    """Points of the measured median (or value) and the formula's line, for one column."""
-    median = [(n, numbers(r[column])[0][len(numbers(r[column])[0]) // 2]) for n, r in rows]
-    formula = [(n, numbers(r[column])[1]) for n, r in rows if numbers(r[column])[1] is not None]
-    series = [(f"{label}, measured", median, "points")]
-    if formula:
-        series.append((f"{label}, formula", formula, "line"))
-    return series
+def rows(table):
+    return [cells(line) for line in table if re.match(r"\s*\d", line)]
+
+
+def save(fig, out_dir, name, written):
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, name), dpi=110)
+    plt.close(fig)
+    written.append(name)
+
+
+def elections(table, out_dir, written):
+    data = rows(table)
+    n = [int(r[0]) for r in data]
+    re_election = [measured(r[2]) for r in data]
+    start_up = [measured(r[1]) for r in data]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    med = [m[1] for m in re_election]
+    err = [[m[1] - m[0] for m in re_election], [m[2] - m[1] for m in re_election]]
+    ax.errorbar(n, med, yerr=err, fmt="o", color="#2b6f77", capsize=3, label="re-election, measured (min-median-max)")
+    ax.plot(n, [6 * (k - 2) for k in n], "--", color="#2b6f77", label="6(n-2)")
+    ax.plot(n, [m[1] for m in start_up], "s", color="#b9770e", label="start-up, measured (median)")
+    ax.plot(n, [11 * (k - 1) for k in n], ":", color="#b9770e", label="11(n-1)")
+    ax.plot(n, [(k - 2) * (k + 3) for k in n], "-", color="#c0392b", alpha=0.6,
+            label="classic bully round + takeover, (n-2)(n+3)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(n)
+    ax.set_xticklabels([str(k) for k in n])
+    ax.set_xlabel("n (members)")
+    ax.set_ylabel("datagrams per election")
+    ax.set_title("Election cost: the leader dies, or all boot at once (simulator, 20 seeds)")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    save(fig, out_dir, "elections.png", written)
+
+
+def load(table, out_dir, written):
+    data = rows(table)
+    n = [int(r[0]) for r in data]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot(n, [measured(r[2])[0] for r in data], "o-", label="one write at a time, at the leader")
+    ax.plot(n, [measured(r[3])[0] for r in data], "^-", label="one write at a time, at a follower")
+    ax.plot(n, [measured(r[4])[0] for r in data], "s-", label="500 writes at once (batched)")
+    ax.plot(n, [2 * (k - 1) for k in n], "--", color="grey", label="2(n-1)")
+    ax.set_xlabel("n (members)")
+    ax.set_ylabel("datagrams per write")
+    ax.set_title("Datagrams per write against load (simulator)")
+    ax.legend(fontsize=8)
+    ax.grid(True, alpha=0.3)
+    save(fig, out_dir, "load.png", written)
+
+
+def snapshot(table, out_dir, written):
+    data = rows(table)
+    b = [int(r[0]) for r in data]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot(b, [int(r[2]) for r in data], "o", label="measured")
+    ax.plot(b, [int(r[3]) for r in data], "--", label="c + c/8, c = ceil(bytes/1376)")
+    ax.set_xlabel("b (entries of 40 bytes on the board)")
+    ax.set_ylabel("datagrams")
+    ax.set_title("A rebooted member's snapshot (simulator, n = 3)")
+    ax.legend(fontsize=8)
+    ax.grid(True, alpha=0.3)
+    save(fig, out_dir, "snapshot.png", written)
+
+
+def latency(results, out_dir, written):
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label in ["commit latency at the leader", "commit latency at a follower"]:
+        points = sorted((float(m.group(1)), v) for k, v in results.items()
+                        if (m := re.fullmatch(re.escape(label) + r" quantile ([\d.]+) ms", k)))
+        if not points:
+            sys.exit(f"plots.py: the bench JSON has no quantiles of {label!r} (an older blackboard?)")
+        if points:
+            ax.plot([v for _, v in points], [q * 100 for q, _ in points], "o-", label=label.replace("commit latency ", ""))
+    ax.set_xscale("log")
+    ax.set_xlabel("commit latency (ms)")
+    ax.set_ylabel("share of writes at or below (%)")
+    ax.set_title("Commit latency, sequential writes (blackboard bench)")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    save(fig, out_dir, "latency.png", written)
+
+
+def failover(results, out_dir, written):
+    detection = results.get("failover detection ms")
+    elected = results.get("failover election ms")
+    total = results.get("failover median ms")
+    if None in (detection, elected, total):
+        return
+    fig, ax = plt.subplots(figsize=(7, 3))
+    spans = [(0, detection, "no leader heard (failure timeout)", "#c0392b"),
+             (detection, max(elected - detection, 0.5), "election and takeover", "#b9770e"),
+             (elected, max(total - elected, 0.5), "first write committed", "#2b6f77")]
+    for start, width, label, colour in spans:
+        ax.barh(0, width, left=start, color=colour, label=label)
+    marks = [(0, "kill -9"), (detection, "suspicion"), (elected, "new leader"), (total, "write acked")]
+    for i, (at, text) in enumerate(marks):
+        ax.axvline(at, color="black", linewidth=0.8)
+        # Alternate heights: the last marks are often a few ms apart.
+        ax.text(at, 0.45 + 0.45 * (i % 2), f"{text} {at:.0f} ms", ha="center", va="bottom", fontsize=8)
+    ax.set_ylim(-0.5, 1.4)
+    ax.set_yticks([])
+    ax.set_xlabel("ms after the leader was killed (median of the runs)")
+    ax.set_title("Failover timeline (blackboard bench)")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, frameon=False)
+    save(fig, out_dir, "failover.png", written)
 
 
 def main():
@@ -101,45 +167,19 @@ def main():
         sys.exit(__doc__)
     out_dir = args[0]
     opts = dict(zip(args[1::2], args[2::2]))
-    binary = opts.get("--bin", os.path.join(os.path.dirname(__file__), "..", "target", "release", "blackboard"))
+    binary = opts.get("--bin", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target", "release",
+                                            "blackboard"))
     os.makedirs(out_dir, exist_ok=True)
-    elections, steady, snapshot = run_report(binary)
-
-    rows = [(int(cells(l)[0]), cells(l)) for l in elections[2:]]
-    series = []
-    for column, label in [(1, "start-up"), (2, "re-election"), (3, "bully part")]:
-        series += measured_and_formula(rows, column, label)
-    chart(os.path.join(out_dir, "elections.svg"), "Datagrams per election (median of 20 seeds)", "n (members)",
-          "datagrams", series)
-
-    rows = [(int(cells(l)[0]), cells(l)) for l in steady[2:]]
-    series = []
-    for column, label in [(2, "write at the leader"), (3, "write at a follower"), (6, "read at a follower")]:
-        series += measured_and_formula(rows, column, label)
-    series.append(("write under load (batched)", [(n, numbers(r[4])[0][0]) for n, r in rows], "points"))
-    chart(os.path.join(out_dir, "steady.svg"), "Datagrams per write and per read", "n (members)", "datagrams", series)
-    chart(os.path.join(out_dir, "idle.svg"), "Failure detection: datagrams per second, idle", "n (members)",
-          "datagrams per second", measured_and_formula(rows, 1, "heartbeats and acks"))
-
-    points = [(float(cells(l)[0]), float(cells(l)[2])) for l in snapshot[2:] if re.match(r"\s*\d", l)]
-    formula = [(float(cells(l)[0]), float(cells(l)[3])) for l in snapshot[2:] if re.match(r"\s*\d", l)]
-    chart(os.path.join(out_dir, "snapshot.svg"), "A rebooted member's snapshot: datagrams against board size",
-          "b (entries of 40 bytes)", "datagrams", [("measured", points, "points"), ("c + c/8", formula, "line")])
-
-    written = ["elections.svg", "steady.svg", "idle.svg", "snapshot.svg"]
+    written = []
+    election_table, steady_table, snapshot_table = run_report(binary)
+    elections(election_table, out_dir, written)
+    load(steady_table, out_dir, written)
+    snapshot(snapshot_table, out_dir, written)
     if "--bench" in opts:
         with open(opts["--bench"]) as f:
             results = {k: float(v) for k, v in json.load(f).get("results", {}).items()}
-        # Two scales: request latencies (under a few ms), and failover and election times.
-        for name, title, keep in [
-            ("bench-latency.svg", "bench: request latency (ms)", lambda k: "latency" in k),
-            ("bench-failover.svg", "bench: failover and election (ms)", lambda k: "failover" in k or "election" in k),
-        ]:
-            picked = [(k, v) for k, v in results.items() if k.endswith(" ms") and keep(k)]
-            if picked:
-                chart(os.path.join(out_dir, name), title, "figure (see legend)", "ms",
-                      [(f"{i + 1}: {k}", [(i + 1, v)], "points") for i, (k, v) in enumerate(picked)])
-                written.append(name)
+        latency(results, out_dir, written)
+        failover(results, out_dir, written)
     print(f"plots.py: wrote {', '.join(written)} to {out_dir}")
 
 

@@ -26,12 +26,17 @@ pub struct BenchOptions {
 }
 
 /// Latency percentiles in microseconds.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Spread {
     p50: u64,
     p99: u64,
     samples: usize,
+    /// The latency at each of [`QUANTILES`], for plotting its distribution.
+    quantiles: Vec<u64>,
 }
+
+/// Where `bench --json` samples each latency distribution.
+const QUANTILES: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999];
 
 fn spread(mut micros: Vec<u64>) -> Spread {
     if micros.is_empty() {
@@ -43,6 +48,7 @@ fn spread(mut micros: Vec<u64>) -> Spread {
         p50: at(0.5),
         p99: at(0.99),
         samples: micros.len(),
+        quantiles: QUANTILES.iter().map(|&q| at(q)).collect(),
     }
 }
 
@@ -85,10 +91,18 @@ pub fn run(opts: &BenchOptions) -> Result<(), String> {
             name: format!("{label} ({} sequential writes)", s.samples),
             value: format!("p50 {:.3} ms, p99 {:.3} ms", ms(s.p50), ms(s.p99)),
             target,
-            json: vec![
+            json: [
                 (format!("{label} p50 ms"), ms(s.p50)),
                 (format!("{label} p99 ms"), ms(s.p99)),
-            ],
+            ]
+            .into_iter()
+            .chain(
+                QUANTILES
+                    .iter()
+                    .zip(&s.quantiles)
+                    .map(|(q, v)| (format!("{label} quantile {q} ms"), ms(*v))),
+            )
+            .collect(),
         });
     }
 
@@ -196,19 +210,46 @@ pub fn run(opts: &BenchOptions) -> Result<(), String> {
     let sizes: &[u16] = if opts.quick {
         &[3, 5]
     } else {
-        &[3, 5, 9, 15, 25]
+        &[3, 5, 9, 15, 25, 50, 100]
     };
     for &n in sizes {
         let (datagrams, millis) = elections(n, if opts.quick { 1 } else { 3 }, &dir)?;
         rows.push(Row {
             name: format!("election after the leader dies, n = {n}"),
-            value: format!("{datagrams:.0} datagrams, {millis:.0} ms to an agreed leader"),
-            target: "bully: O(n) best, O(n^2) worst",
+            value: format!(
+                "{datagrams:.0} datagrams (6(n-2) = {}), {millis:.0} ms to an agreed leader",
+                6 * (u32::from(n) - 2)
+            ),
+            target: "<= 6(n-1) datagrams; < 500 ms",
             json: vec![
                 (format!("election n={n} datagrams"), datagrams),
                 (format!("election n={n} ms"), millis),
             ],
         });
+    }
+    let sizes: &[u16] = if opts.quick {
+        &[3]
+    } else {
+        &[3, 5, 15, 50, 100]
+    };
+    for &n in sizes {
+        let [idle, loaded] = load_profile(n, &dir)?;
+        for (when, (leader, follower)) in [("idle", idle), ("under load", loaded)] {
+            rows.push(Row {
+                name: format!("leader against a follower, {when}, n = {n}"),
+                value: format!(
+                    "leader {:.1}% CPU, {:.0} datagrams/s; follower {:.1}% CPU, {:.0} datagrams/s",
+                    leader.0, leader.1, follower.0, follower.1
+                ),
+                target: "O(n) at the leader: idle 40(n-1)/s, a follower 40/s",
+                json: vec![
+                    (format!("leader {when} n={n} cpu %"), leader.0),
+                    (format!("leader {when} n={n} datagrams/s"), leader.1),
+                    (format!("follower {when} n={n} cpu %"), follower.0),
+                    (format!("follower {when} n={n} datagrams/s"), follower.1),
+                ],
+            });
+        }
     }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let size = std::fs::metadata(&exe).map_err(|e| e.to_string())?.len();
@@ -650,6 +691,70 @@ fn elections(n: u16, reps: usize, dir: &std::path::Path) -> Result<(f64, f64), S
         }
     }
     Ok((datagrams / reps as f64, millis / reps as f64))
+}
+
+/// CPU share and datagrams per second (sent and received) of the leader
+/// and of one follower, over 2 s idle and then 2 s under 4 writing clients:
+/// `[idle, loaded]`, each `((leader cpu %, leader datagrams/s), (follower ...))`.
+type Load = ((f64, f64), (f64, f64));
+
+fn load_profile(n: u16, dir: &std::path::Path) -> Result<[Load; 2], String> {
+    let cluster = start(n, 28000, dir)?;
+    let leader = cluster
+        .wait_leader(Duration::from_secs(30))
+        .ok_or("no leader")?;
+    let follower = cluster
+        .members
+        .iter()
+        .map(|m| m.id)
+        .find(|&id| id != leader)
+        .ok_or("no follower")?;
+    // Let the start-up (probes, recovery) end before measuring.
+    thread::sleep(Duration::from_secs(1));
+    let sample = |id: u16| -> (f64, u64) {
+        let m = cluster.member(id);
+        let cpu = m.pid().map_or(0.0, cpu_seconds);
+        let datagrams = m.client().get("/metrics").map_or(0, |r| {
+            metric_sum(&r.body, "blackboard_datagrams_sent_total", None)
+                + metric_sum(&r.body, "blackboard_datagrams_received_total", None)
+        });
+        (cpu, datagrams)
+    };
+    let measure = |work: &dyn Fn()| -> Load {
+        let (l0, f0) = (sample(leader), sample(follower));
+        let started = Instant::now();
+        work();
+        let secs = started.elapsed().as_secs_f64();
+        let (l1, f1) = (sample(leader), sample(follower));
+        let rate =
+            |a: (f64, u64), b: (f64, u64)| ((b.0 - a.0) / secs * 100.0, (b.1 - a.1) as f64 / secs);
+        (rate(l0, l1), rate(f0, f1))
+    };
+    let idle = measure(&|| thread::sleep(Duration::from_secs(2)));
+    let loaded = measure(&|| {
+        throughput(&cluster, 4, Duration::from_secs(2));
+    });
+    Ok([idle, loaded])
+}
+
+/// User and system CPU time of a process so far, in seconds (Linux /proc).
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start at the
+    // state; utime and stime are the 14th and 15th fields overall.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    // SAFETY: sysconf with a valid name has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ticks / per_second
 }
 
 fn print(rows: &[Row], opts: &BenchOptions) {
