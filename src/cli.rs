@@ -426,7 +426,10 @@ fn parse_bench(args: &[String]) -> Result<Command, String> {
     let clients: usize = number("--clients", get(&p, "--clients").unwrap_or("16"))?;
     let seconds: u64 = number("--seconds", get(&p, "--seconds").unwrap_or("5"))?;
     let failovers: usize = number("--failovers", get(&p, "--failovers").unwrap_or("5"))?;
-    if !(2..=100).contains(&nodes) || !(1..=256).contains(&clients) || seconds == 0 || failovers == 0
+    if !(2..=100).contains(&nodes)
+        || !(1..=256).contains(&clients)
+        || seconds == 0
+        || failovers == 0
     {
         return Err(
             "bench wants 2..100 nodes, 1..256 clients, and at least 1 second and 1 failover".into(),

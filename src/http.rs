@@ -209,23 +209,9 @@ pub fn route(
         }
         (["board" | "entries", id], "DELETE") => Ok(Call::Write(Op::Delete { id: entry_id(id)? })),
         (["board" | "entries", _], _) => Err(Answer::method_not_allowed("POST, PUT, DELETE")),
-        (["events"], "GET") => {
-            let pairs = parse_form(None, query.as_bytes())?;
-            match field(&pairs, "since").map(str::parse) {
-                None => Ok(Call::Events(0)),
-                Some(Ok(since)) => Ok(Call::Events(since)),
-                Some(Err(_)) => Err(Answer::error(400, "`since` must be an event number")),
-            }
-        }
+        (["events"], "GET") => since(query, "an event number").map(Call::Events),
         (["events"], _) => Err(Answer::method_not_allowed("GET")),
-        (["changes"], "GET") => {
-            let pairs = parse_form(None, query.as_bytes())?;
-            match field(&pairs, "since").map(str::parse) {
-                None => Ok(Call::Changes(0)),
-                Some(Ok(since)) => Ok(Call::Changes(since)),
-                Some(Err(_)) => Err(Answer::error(400, "`since` must be a sequence number")),
-            }
-        }
+        (["changes"], "GET") => since(query, "a sequence number").map(Call::Changes),
         (["changes"], _) => Err(Answer::method_not_allowed("GET")),
         (["fault"], "POST") => Fault::from_form(&form()?)
             .map(Call::Fault)
@@ -240,6 +226,16 @@ pub fn route(
 
 fn no_such_route() -> Answer {
     Answer::error(404, "no such route")
+}
+
+/// A long-poll's `since=N` (0 when absent), or the 400 that names what it must be.
+fn since(query: &str, what: &str) -> Result<u64, Answer> {
+    let pairs = parse_form(None, query.as_bytes())?;
+    match field(&pairs, "since").map(str::parse) {
+        None => Ok(0),
+        Some(Ok(n)) => Ok(n),
+        Some(Err(_)) => Err(Answer::error(400, &format!("`since` must be {what}"))),
+    }
 }
 
 fn board_read(query: &str) -> Result<BoardRead, Answer> {

@@ -567,21 +567,28 @@ fn an_election_goes_only_to_higher_or_unknown_ranks() {
     assert_eq!(elections_sent(m.since(mark)), vec![3]);
 }
 
+/// Member 1 of five, just booted, having heard a probe from every other:
+/// those in `higher` outrank it, the rest rank below it.
+fn one_of_five_outranked_by(higher: &[NodeId], seed: u64) -> Member {
+    let mut m = Member::boot(1, &[1, 2, 3, 4, 5], seed);
+    for id in 2..=5 {
+        let other = if higher.contains(&id) {
+            Other::high(id)
+        } else {
+            Other::low(id)
+        };
+        m.hears(other, Message::Probe { http: 0 });
+    }
+    m
+}
+
 /// The O(n) rule: a candidate asks only the highest rank it believes alive,
 /// and the next one down each time the one asked stays silent for half a
 /// heartbeat; when none is left it takes over. Five members: 2, 3 and 4
 /// outrank it (4 highest), 5 does not.
 #[test]
 fn a_candidate_asks_the_highest_rank_alive_then_the_next_one_down() {
-    let mut m = Member::boot(1, &[1, 2, 3, 4, 5], 1);
-    for other in [
-        Other::high(2),
-        Other::high(3),
-        Other::high(4),
-        Other::low(5),
-    ] {
-        m.hears(other, Message::Probe { http: 0 });
-    }
+    let mut m = one_of_five_outranked_by(&[2, 3, 4], 1);
     let mark = m.mark();
     let first = m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(s.at));
     let (takeover, _) = m.until_sent(Duration::from_secs(1), trial_prepare);
@@ -603,15 +610,7 @@ fn a_candidate_asks_the_highest_rank_alive_then_the_next_one_down() {
 /// asked, and no takeover starts.
 #[test]
 fn the_asked_members_alive_ends_the_asking() {
-    let mut m = Member::boot(1, &[1, 2, 3, 4, 5], 2);
-    for other in [
-        Other::high(2),
-        Other::high(3),
-        Other::high(4),
-        Other::low(5),
-    ] {
-        m.hears(other, Message::Probe { http: 0 });
-    }
+    let mut m = one_of_five_outranked_by(&[2, 3, 4], 2);
     m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(()));
     let mark = m.mark();
     m.hears_now(Other::high(4), Message::Alive);
@@ -631,10 +630,7 @@ fn the_asked_members_alive_ends_the_asking() {
 /// costs no `Election` at all, only the takeover.
 #[test]
 fn the_highest_rank_alive_takes_over_without_asking() {
-    let mut m = Member::boot(1, &[1, 2, 3, 4, 5], 3);
-    for id in 2..=5 {
-        m.hears(Other::low(id), Message::Probe { http: 0 });
-    }
+    let mut m = one_of_five_outranked_by(&[], 3);
     let mark = m.mark();
     m.until_sent(Duration::from_secs(1), trial_prepare);
     assert!(

@@ -26,6 +26,20 @@ pub struct WriteCost {
     pub under_load: f64,
 }
 
+/// `n` members whose heartbeats are 20 s apart: what a write or a read
+/// sends is then all that is counted.
+pub(crate) fn quiet_config(n: u16) -> Config {
+    Config {
+        id: 0,
+        members: (1..=n).collect(),
+        heartbeat: Duration::from_secs(20),
+        timeout: Duration::from_secs(60),
+        request_timeout: Duration::from_secs(30),
+        http_port: 0,
+        cluster: 7,
+    }
+}
+
 fn delivered(sim: &Sim, kinds: &[Kind]) -> u64 {
     kinds.iter().map(|k| sim.delivered[k.index()]).sum()
 }
@@ -63,16 +77,7 @@ pub fn election(n: u16, seeds: u64) -> ElectionCost {
 /// Datagrams per committed write, with heartbeats slowed so that only the
 /// write's own traffic is counted.
 pub fn writes(n: u16, seed: u64) -> Option<WriteCost> {
-    let config = Config {
-        id: 0,
-        members: (1..=n).collect(),
-        heartbeat: Duration::from_secs(20),
-        timeout: Duration::from_secs(60),
-        request_timeout: Duration::from_secs(30),
-        http_port: 0,
-        cluster: 7,
-    };
-    let mut sim = Sim::with_config(config, seed);
+    let mut sim = Sim::with_config(quiet_config(n), seed);
     if !sim.run_until(Duration::from_secs(300), |s| s.settled() && s.converged()) {
         return None;
     }

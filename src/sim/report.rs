@@ -6,9 +6,8 @@
 
 use std::time::Duration;
 
-use super::costs::{self, summary};
+use super::costs::{self, quiet_config, summary};
 use super::Sim;
-use crate::core::Config;
 use crate::wire::{Kind, Op, PAYLOAD_BUDGET};
 
 /// Cluster sizes of the tables.
@@ -115,18 +114,6 @@ pub fn snapshot(b: usize) -> Option<(usize, u64)> {
 /// The snapshot table's entries: 40 bytes of text each.
 fn entry(i: usize) -> String {
     format!("{i:08} {}", "x".repeat(31))
-}
-
-fn quiet_config(n: u16) -> Config {
-    Config {
-        id: 0,
-        members: (1..=n).collect(),
-        heartbeat: Duration::from_secs(20),
-        timeout: Duration::from_secs(60),
-        request_timeout: Duration::from_secs(30),
-        http_port: 0,
-        cluster: 7,
-    }
 }
 
 fn median(values: &[u64]) -> u64 {
