@@ -20,7 +20,7 @@ USAGE:
   blackboard node --id N --peers 1=HOST:PORT,2=HOST:PORT,... --http HOST:PORT [options]
   blackboard node --id N --servers ADDR1,ADDR2,...  [options]
   blackboard cluster [--nodes 5] [--demo] [options]
-  blackboard sim [--nodes 3,5,9,15] [--seeds 20] | blackboard sim --report
+  blackboard sim [--nodes 3,5,9,15,25,50,100] [--seeds 20] | blackboard sim --report
   blackboard bench [--nodes 3] [--clients 16] [--seconds 5] [--failovers 5] [--quick] [--json]
   blackboard soak [--seconds 180] [--nodes 3] [--writers 4] [--kill-every 20]
   blackboard --version | --help
@@ -65,7 +65,7 @@ CLUSTER (try it on one machine):
   standard input does not.
 
 SIM (message costs from the deterministic simulator):
-  --nodes LIST            cluster sizes to measure (3,5,9,15)
+  --nodes LIST            cluster sizes to measure (3,5,9,15,25,50,100)
   --seeds N               runs per size (20)
   --report                the tables report.txt quotes (fixed sizes, with formulas)
 
@@ -474,7 +474,7 @@ fn parse_sim(args: &[String]) -> Result<Command, String> {
     }
     let p = pairs(args, &["--nodes", "--seeds"])?;
     let sizes = get(&p, "--nodes")
-        .unwrap_or("3,5,9,15")
+        .unwrap_or("3,5,9,15,25,50,100")
         .split(',')
         .map(|n| number::<u16>("--nodes", n))
         .collect::<Result<Vec<_>, _>>()?;

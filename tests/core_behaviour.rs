@@ -641,6 +641,27 @@ fn the_highest_rank_alive_takes_over_without_asking() {
     assert_eq!(m.node.counters().elections, 1, "yet an election was called");
 }
 
+/// Two members believe different tops: member 2 asks this node, which
+/// knows a higher rank alive. It answers `Alive` (so 2 waits) and asks that
+/// higher rank in turn, instead of taking over itself.
+#[test]
+fn a_member_asked_as_top_asks_the_higher_rank_it_knows() {
+    let mut m = one_of_five_outranked_by(&[3], 5);
+    m.waits(TIMEOUT / 2);
+    let mark = m.mark();
+    m.hears(Other::low(2), Message::Election);
+    let sent = m.since(mark);
+    assert!(
+        sent.iter().any(|s| is_alive(s) && s.to == 2),
+        "Alive to 2: {sent:?}"
+    );
+    assert_eq!(elections_sent(sent), vec![3], "it asks 3, the top it knows");
+    assert!(
+        !sent.iter().any(|s| trial_prepare(s).is_some()),
+        "no takeover yet: {sent:?}"
+    );
+}
+
 /// Stale news is not belief: a higher rank last heard more than two
 /// timeouts and a heartbeat ago is not asked; members whose rank is unknown
 /// always are (the classic rule, for a node that has heard nothing).

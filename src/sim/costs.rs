@@ -169,10 +169,13 @@ pub fn print(sizes: &[u16], seeds: u64) {
     }
     println!();
     println!("Formulas: a write at the leader costs 2(n-1) (append, ack); at a follower 2(n-1)+2");
+    println!("(forward, commit notice). Election after the leader dies: 6(n-2), each survivor's");
     println!(
-        "(forward, commit notice). Bully: best case n-2 Election + takeover 2(n-1); worst case"
+        "one Election to the top survivor and its Alive, 2(n-2), then the takeover's two rounds,"
     );
-    println!("O(n^2) Election/Alive when the lowest rank notices first.");
+    println!(
+        "4(n-2); the classic bully round would cost (n-2)(n+3). `sim --report`: the full tables."
+    );
 }
 
 #[cfg(test)]
