@@ -243,19 +243,6 @@ impl Node {
     ) {
         self.highest_number = self.highest_number.max(promised.number);
         match &self.duty {
-            // Its timer has not fired yet: the leader went silent for it a
-            // few ms after it did for this node. The trial changes nothing,
-            // so ask it again on the next tick rather than stand back for a
-            // whole timeout; if the leader is really alive the members keep
-            // refusing and the takeover's deadline ends it.
-            Duty::Preparing(t)
-                if t.epoch == epoch && t.trial && leader_alive && promised <= epoch =>
-            {
-                debug!(
-                    "node {}: node {from} still hears a leader; asking it again",
-                    self.cfg.id
-                );
-            }
             Duty::Preparing(t) if t.epoch == epoch && (promised > epoch || leader_alive) => {
                 let why = if leader_alive {
                     "it still hears a leader"

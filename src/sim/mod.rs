@@ -649,9 +649,18 @@ impl Sim {
                 Some(_) => {}
                 None => {
                     // Leader completeness: a new epoch starts from a log that
-                    // holds everything committed before it.
+                    // holds everything committed before it, in epoch order.
+                    // An entry created in this epoch or a later one was
+                    // committed by a later epoch's leader: a lower epoch
+                    // that starts late (a fresh start decided on a slow
+                    // clock) need not hold it, and cannot commit past it,
+                    // since the members that committed it refuse it.
                     let log = node.log();
-                    for (&seq, entry) in self.committed.range(log.base().seq + 1..) {
+                    let earlier = self
+                        .committed
+                        .range(log.base().seq + 1..)
+                        .filter(|(_, entry)| entry.tag < epoch);
+                    for (&seq, entry) in earlier {
                         if log.get(seq) != Some(entry) {
                             found.push(format!(
                                 "node {id} leads epoch {epoch} without committed seq {seq} \
