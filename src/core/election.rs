@@ -109,13 +109,17 @@ impl Node {
             // jittered, may fire up to a heartbeat later), so that none
             // refuses the takeover for a leader already gone.
             let margin = (self.cfg.heartbeat / 10).max(Duration::from_millis(1));
-            let deadline = self
-                .leader_contact
-                .map_or(now, |t| (t + self.cfg.timeout + margin).max(now));
-            self.duty = Duty::Candidate(Campaign {
-                deadline,
-                next: Vec::new(),
-            });
+            match self.leader_contact.map(|t| t + self.cfg.timeout + margin) {
+                Some(deadline) if deadline > now => {
+                    self.duty = Duty::Candidate(Campaign {
+                        deadline,
+                        next: Vec::new(),
+                    });
+                }
+                // Already past it (or no leader ever heard): a deadline of
+                // now would only make the driver wake at once to find it.
+                _ => self.start_takeover(now),
+            }
             return;
         }
         for id in unknown.into_iter().chain(first) {
