@@ -55,6 +55,16 @@ def rows(table):
     return [cells(line) for line in table if re.match(r"\s*\d", line)]
 
 
+def finish(fig, ax, xlabel, ylabel, title, out_dir, name, written):
+    """Labels, legend and grid (minor lines too on log axes), then saves the chart."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    save(fig, out_dir, name, written)
+
+
 def save(fig, out_dir, name, written):
     fig.tight_layout()
     fig.savefig(os.path.join(out_dir, name), dpi=110)
@@ -80,12 +90,7 @@ def elections(table, out_dir, written):
     ax.set_yscale("log")
     ax.set_xticks(n)
     ax.set_xticklabels([str(k) for k in n])
-    ax.set_xlabel("n (members)")
-    ax.set_ylabel("datagrams per election")
-    ax.set_title("Election cost: the leader dies, or all boot at once (simulator, 20 seeds)")
-    ax.legend(fontsize=8)
-    ax.grid(True, which="both", alpha=0.3)
-    save(fig, out_dir, "elections.png", written)
+    finish(fig, ax, "n (members)", "datagrams per election", "Election cost: the leader dies, or all boot at once (simulator, 20 seeds)", out_dir, "elections.png", written)
 
 
 def load(table, out_dir, written):
@@ -96,12 +101,7 @@ def load(table, out_dir, written):
     ax.plot(n, [measured(r[3])[0] for r in data], "^-", label="one write at a time, at a follower")
     ax.plot(n, [measured(r[4])[0] for r in data], "s-", label="500 writes at once (batched)")
     ax.plot(n, [2 * (k - 1) for k in n], "--", color="grey", label="2(n-1)")
-    ax.set_xlabel("n (members)")
-    ax.set_ylabel("datagrams per write")
-    ax.set_title("Datagrams per write against load (simulator)")
-    ax.legend(fontsize=8)
-    ax.grid(True, alpha=0.3)
-    save(fig, out_dir, "load.png", written)
+    finish(fig, ax, "n (members)", "datagrams per write", "Datagrams per write against load (simulator)", out_dir, "load.png", written)
 
 
 def snapshot(table, out_dir, written):
@@ -110,12 +110,7 @@ def snapshot(table, out_dir, written):
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.plot(b, [int(r[2]) for r in data], "o", label="measured")
     ax.plot(b, [int(r[3]) for r in data], "--", label="c + c/8, c = ceil(bytes/1376)")
-    ax.set_xlabel("b (entries of 40 bytes on the board)")
-    ax.set_ylabel("datagrams")
-    ax.set_title("A rebooted member's snapshot (simulator, n = 3)")
-    ax.legend(fontsize=8)
-    ax.grid(True, alpha=0.3)
-    save(fig, out_dir, "snapshot.png", written)
+    finish(fig, ax, "b (entries of 40 bytes on the board)", "datagrams", "A rebooted member's snapshot (simulator, n = 3)", out_dir, "snapshot.png", written)
 
 
 def latency(results, out_dir, written):
@@ -128,12 +123,7 @@ def latency(results, out_dir, written):
         if points:
             ax.plot([v for _, v in points], [q * 100 for q, _ in points], "o-", label=label.replace("commit latency ", ""))
     ax.set_xscale("log")
-    ax.set_xlabel("commit latency (ms)")
-    ax.set_ylabel("share of writes at or below (%)")
-    ax.set_title("Commit latency, sequential writes (blackboard bench)")
-    ax.legend(fontsize=8)
-    ax.grid(True, which="both", alpha=0.3)
-    save(fig, out_dir, "latency.png", written)
+    finish(fig, ax, "commit latency (ms)", "share of writes at or below (%)", "Commit latency, sequential writes (blackboard bench)", out_dir, "latency.png", written)
 
 
 def failover(results, out_dir, written):
