@@ -7,8 +7,8 @@
 
 use std::collections::VecDeque;
 
+use crate::answers::{self, to_json};
 use crate::core::applied::{Change, Effect};
-use crate::json::Json;
 
 /// Bytes of changes kept (texts plus a fixed cost each): a page that falls
 /// further behind than this starts over from the whole board.
@@ -84,20 +84,14 @@ impl Feed {
             true => self.changes[end - 1].seq,
             false => applied,
         };
-        let mut j = Json::new();
-        j.open()
-            .field_num("seq", upto)
-            .key("reset")
-            .bool(false)
-            .key("more")
-            .bool(more)
-            .key("ops")
-            .open_array();
-        for change in self.changes.range(start..end) {
-            write_change(&mut j, change);
-        }
-        j.close_array().close();
-        Answer::Changes(j.finish())
+        let changes = answers::Changes {
+            seq: upto,
+            reset: false,
+            more,
+            ops: self.changes.range(start..end).map(answer).collect(),
+            entries: None,
+        };
+        Answer::Changes(to_json(&changes))
     }
 
     /// Changes kept.
@@ -133,22 +127,24 @@ fn cost(change: &Change) -> usize {
         }
 }
 
-fn write_change(j: &mut Json, change: &Change) {
-    j.open().field_num("seq", change.seq);
-    match &change.effect {
-        Effect::Added { id, text } => j
-            .field_str("op", "add")
-            .field_num("id", *id)
-            .field_str("text", text),
-        Effect::Modified { id, text } => j
-            .field_str("op", "modify")
-            .field_num("id", *id)
-            .field_str("text", text),
-        Effect::Deleted { id } => j.field_str("op", "delete").field_num("id", *id),
+fn answer(change: &Change) -> answers::Change<'_> {
+    let op = match &change.effect {
+        Effect::Added { id, text } => answers::Op::Add {
+            id: *id,
+            text: text.as_str().into(),
+        },
+        Effect::Modified { id, text } => answers::Op::Modify {
+            id: *id,
+            text: text.as_str().into(),
+        },
+        Effect::Deleted { id } => answers::Op::Delete { id: *id },
         // Never kept: a replacement restarts the feed.
-        Effect::Replaced => j.field_str("op", "reset"),
+        Effect::Replaced => answers::Op::Reset,
     };
-    j.close();
+    answers::Change {
+        seq: change.seq,
+        op,
+    }
 }
 
 #[cfg(test)]

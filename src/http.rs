@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
+use crate::answers::{self, to_json};
 use crate::board::{Board, Outcome, MAX_ENTRIES};
 use crate::core::{Counters, Done, Status, Unavailable};
 use crate::fault::Fault;
-use crate::json::Json;
 use crate::wire::{Kind, NodeId, Op, MAX_ENTRY_BYTES};
 
 /// Largest request body read; a larger one is refused unread.
@@ -109,9 +109,10 @@ impl Answer {
     }
 
     pub fn error(status: u16, message: &str) -> Answer {
-        let mut j = Json::new();
-        j.open().field_str("error", message).close();
-        Answer::json(status, j.finish())
+        let refusal = answers::Refusal {
+            error: message.into(),
+        };
+        Answer::json(status, to_json(&refusal))
     }
 
     pub fn unavailable() -> Answer {
@@ -299,14 +300,7 @@ pub fn write_answer(result: &Result<Done, Unavailable>) -> Answer {
         Err(Unavailable) => return Answer::unavailable(),
     };
     let ok = |status: u16, id: Option<u64>| {
-        let mut j = Json::new();
-        j.open();
-        match id {
-            Some(id) => j.field_num("id", id),
-            None => j.key("id").null(),
-        };
-        j.field_num("seq", done.seq).close();
-        Answer::json(status, j.finish())
+        Answer::json(status, to_json(&answers::Written { id, seq: done.seq }))
     };
     match done.outcome {
         Outcome::Added { id } => ok(201, Some(id)),
@@ -323,13 +317,14 @@ pub fn write_answer(result: &Result<Done, Unavailable>) -> Answer {
 /// `{"seq":42,"entries":[{"id":7,"text":"hi"},...]}`: the same bytes at every
 /// node at the same seq (the answering node is in a header).
 pub fn board_json(seq: u64, board: &Board) -> String {
-    let mut j = Json::new();
-    j.open().field_num("seq", seq).key("entries").open_array();
-    for (id, text) in board.entries() {
-        j.open().field_num("id", id).field_str("text", text).close();
-    }
-    j.close_array().close();
-    j.finish()
+    let entries = board
+        .entries()
+        .map(|(id, text)| answers::Entry {
+            id,
+            text: text.into(),
+        })
+        .collect();
+    to_json(&answers::Board { seq, entries })
 }
 
 /// What the driver adds to the core's view of the node.
@@ -348,89 +343,84 @@ pub struct Surroundings<'a> {
 }
 
 pub fn status_json(status: &Status, counters: &Counters, around: &Surroundings) -> String {
-    let mut j = Json::new();
-    j.open()
-        .field_num("id", status.id)
-        .field_num("attribute", status.attribute)
-        .field_str("role", status.role.name());
-    match status.leader {
-        Some(l) => j.field_num("leader", l),
-        None => j.key("leader").null(),
-    };
-    j.field_num("epoch", status.epoch.number)
-        .field_num("epoch_leader", status.epoch.leader)
-        .field_num("commit", status.commit)
-        .field_num("seq", status.applied)
-        .field_str("http", around.http)
-        .field_str("version", around.version);
+    to_json(&status_answer(status, counters, around))
+}
+
+/// The core's status with what the driver adds.
+pub fn status_answer(
+    status: &Status,
+    counters: &Counters,
+    around: &Surroundings,
+) -> answers::Status {
     let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    j.key("pace")
-        .open()
-        .field_num("heartbeat_ms", ms(around.pace.0))
-        .field_num("timeout_ms", ms(around.pace.1))
-        .close()
-        .key("faults_allowed")
-        .bool(around.faults_allowed);
-    match &around.fault {
-        Some(f) => j.field_str("fault", f),
-        None => j.key("fault").null(),
-    };
-    match status.leader_silent {
-        Some(d) => j.field_num("leader_silent_ms", ms(d)),
-        None => j.key("leader_silent_ms").null(),
-    };
-    j.key("peers").open_array();
-    for p in &status.peers {
-        let addr = around
-            .addrs
+    let peers = status
+        .peers
+        .iter()
+        .map(|p| {
+            let addr = around
+                .addrs
+                .iter()
+                .find(|(id, _)| *id == p.id)
+                .map_or("", |(_, a)| a.as_str());
+            // Its page: the host it is reached at, the port it told.
+            let host = addr.rsplit_once(':').map(|(h, _)| h);
+            answers::Peer {
+                id: p.id,
+                addr: addr.to_owned(),
+                http: host.zip(p.http_port).map(|(h, port)| format!("{h}:{port}")),
+                alive: p.alive,
+                last_heard_ms: p.last_heard.map(ms),
+                role: p.role.into(),
+                attribute: p.attribute,
+                is_self: p.is_self,
+            }
+        })
+        .collect();
+    let traffic = |t: &[crate::core::Traffic]| {
+        Kind::ALL
             .iter()
-            .find(|(id, _)| *id == p.id)
-            .map_or("", |(_, a)| a.as_str());
-        j.open().field_num("id", p.id).field_str("addr", addr);
-        // Its page: the host it is reached at, the port it told.
-        let host = addr.rsplit_once(':').map(|(h, _)| h);
-        match (host, p.http_port) {
-            (Some(h), Some(port)) => j.field_str("http", &format!("{h}:{port}")),
-            _ => j.key("http").null(),
-        };
-        j.key("alive").bool(p.alive);
-        match p.last_heard {
-            Some(d) => j.field_num(
-                "last_heard_ms",
-                u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
-            ),
-            None => j.key("last_heard_ms").null(),
-        };
-        j.field_str("role", p.role);
-        match p.attribute {
-            Some(a) => j.field_num("attribute", a),
-            None => j.key("attribute").null(),
-        };
-        j.key("self").bool(p.is_self).close();
+            .map(|kind| {
+                let t = t[kind.index()];
+                let t = answers::Traffic {
+                    datagrams: t.datagrams,
+                    bytes: t.bytes,
+                };
+                (kind.name().to_owned(), t)
+            })
+            .collect()
+    };
+    let counters = answers::Counters {
+        sent: traffic(&counters.sent),
+        received: traffic(&counters.received),
+        dropped: (counters.dropped.iter())
+            .map(|(reason, n)| ((*reason).to_owned(), *n))
+            .collect(),
+        elections: counters.elections,
+        driver: (around.extra.iter())
+            .map(|(name, n)| ((*name).to_owned(), *n))
+            .collect(),
+    };
+    answers::Status {
+        id: status.id,
+        attribute: status.attribute,
+        role: status.role.into(),
+        leader: status.leader,
+        epoch: status.epoch.number,
+        epoch_leader: status.epoch.leader,
+        commit: status.commit,
+        seq: status.applied,
+        http: around.http.to_owned(),
+        version: around.version.to_owned(),
+        pace: answers::Pace {
+            heartbeat_ms: ms(around.pace.0),
+            timeout_ms: ms(around.pace.1),
+        },
+        faults_allowed: around.faults_allowed,
+        fault: around.fault.clone(),
+        leader_silent_ms: status.leader_silent.map(ms),
+        peers,
+        counters,
     }
-    j.close_array().key("counters").open();
-    for (name, traffic) in [("sent", &counters.sent), ("received", &counters.received)] {
-        j.key(name).open();
-        for kind in Kind::ALL {
-            let t = traffic[kind.index()];
-            j.key(kind.name())
-                .open()
-                .field_num("datagrams", t.datagrams)
-                .field_num("bytes", t.bytes)
-                .close();
-        }
-        j.close();
-    }
-    j.key("dropped").open();
-    for (reason, n) in &counters.dropped {
-        j.field_num(reason, *n);
-    }
-    j.close().field_num("elections", counters.elections);
-    for (name, n) in around.extra {
-        j.field_num(name, *n);
-    }
-    j.close().close();
-    j.finish()
 }
 
 /// The counters in Prometheus text format.

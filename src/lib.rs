@@ -7,27 +7,23 @@
 //! - [`log`]: the ordered, compacted log;
 //! - [`core`]: the protocol as a sans-IO state machine;
 //! - [`sim`]: a deterministic network of cores for tests and measurements;
-//! - [`http`], [`json`]: the HTTP front end's routes, forms and answers;
+//! - [`http`], [`answers`]: the HTTP front end's routes and its JSON answers;
 //! - [`node`]: the driver, one mio event loop around a core;
-//! - [`cluster`]: local node processes and the launcher; [`cli`]: command
-//!   line; [`bench`]: the benchmark;
-//! - [`client`]: a minimal HTTP client for the launcher, tests and benchmarks.
+//!
+//! The tools (command line, launcher, benchmark, soak) are not part of the
+//! library: they live in the binary (`src/tools`) and use it from outside.
 
-pub mod bench;
+pub mod answers;
 pub mod board;
-pub mod cli;
-pub mod client;
-pub mod cluster;
 pub mod core;
 pub mod fault;
 pub mod feed;
 pub mod form;
 pub mod http;
-pub mod json;
 pub mod linger;
 pub mod log;
 pub mod node;
 pub mod sim;
-pub mod soak;
 pub mod timeline;
 pub mod wire;
+pub mod words;

@@ -4,20 +4,23 @@
 
 use std::process::ExitCode;
 
-use blackboard::cli::{self, Command};
+mod tools;
+
+use tools::cli::{self, Command};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = match cli::parse(&args) {
         Ok(command) => command,
         Err(why) => {
-            eprintln!("blackboard: {why} (see blackboard --help)");
+            // The reason names the help page to read (the command's own).
+            eprintln!("blackboard: {why}");
             return ExitCode::from(2);
         }
     };
     let result = match command {
-        Command::Help => {
-            print!("{}", cli::USAGE);
+        Command::Help(text) => {
+            print!("{text}");
             Ok(())
         }
         Command::Version => {
@@ -28,9 +31,9 @@ fn main() -> ExitCode {
             init_logging(level);
             blackboard::node::run(options)
         }
-        Command::Cluster(options) => blackboard::cluster::run(&options),
-        Command::Bench(options) => blackboard::bench::run(&options),
-        Command::Soak(options) => blackboard::soak::run(&options),
+        Command::Cluster(options) => tools::cluster::run(&options),
+        Command::Bench(options) => tools::bench::run(&options),
+        Command::Soak(options) => tools::soak::run(&options),
         Command::Sim { sizes, seeds } => {
             blackboard::sim::costs::print(&sizes, seeds);
             Ok(())

@@ -131,15 +131,15 @@ pub fn run(opts: Options) -> Result<(), String> {
         timeout: opts.timeout,
         request_timeout: opts.request_timeout,
         http_port: opts.http.port(),
-        cluster: crate::cluster::identity(cluster_id(&opts.peers), opts.cluster.as_deref()),
+        cluster: identity(cluster_id(&opts.peers), opts.cluster.as_deref()),
     };
     let clock = Instant::now();
     let core = Node::new(config.clone(), rand::random(), Time(0));
     info!(
-        "node {}: UDP {own}, HTTP http://{}/ , {} members, heartbeat {} ms, timeout {} ms",
+        "node {}: UDP {own}, HTTP http://{}/ , {}, heartbeat {} ms, timeout {} ms",
         opts.id,
         opts.http,
-        opts.peers.len(),
+        crate::words::count(opts.peers.len(), "member", "members"),
         opts.heartbeat.as_millis(),
         opts.timeout.as_millis()
     );
@@ -439,9 +439,8 @@ impl Driver {
         let text = fault.describe();
         warn!("node {}: {text}", self.core.id());
         self.record_fault(text.clone());
-        let mut j = crate::json::Json::new();
-        j.open().field_str("fault", &text).close();
-        Answer::json(202, j.finish())
+        let started = crate::answers::FaultStarted { fault: text };
+        Answer::json(202, crate::answers::to_json(&started))
     }
 
     fn end_faults(&mut self) {
@@ -1158,9 +1157,38 @@ fn refuse_oversized(mut request: tiny_http::Request, stats: &HttpStats, node: No
     std::mem::forget(stream);
 }
 
+/// The cluster identity of a node: the hash of its membership, with its
+/// cluster name mixed in when it has one, so that two launches on the same
+/// addresses refuse each other's datagrams. Without a name it is the
+/// membership's hash unchanged, which nodes started by hand rely on.
+pub fn identity(membership: u32, name: Option<&str>) -> u32 {
+    let Some(name) = name else {
+        return membership;
+    };
+    // FNV-1a, continued from the membership's hash: stable across builds.
+    let mut hash = membership;
+    for byte in name.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_changes_the_identity_and_none_keeps_it() {
+        let membership = 0x1234_5678;
+        assert_eq!(identity(membership, None), membership);
+        let a = identity(membership, Some("run-a"));
+        let b = identity(membership, Some("run-b"));
+        assert_ne!(a, membership);
+        assert_ne!(a, b);
+        assert_eq!(a, identity(membership, Some("run-a")), "stable");
+        assert_ne!(a, identity(membership + 1, Some("run-a")));
+    }
 
     fn quiet(addr: SocketAddr) -> Watchdog {
         Watchdog {

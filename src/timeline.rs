@@ -6,8 +6,8 @@
 use std::collections::VecDeque;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::answers::{self, to_json};
 use crate::core::events::Event;
-use crate::json::Json;
 use crate::wire::NodeId;
 
 /// Events kept; older ones are forgotten (a `since` before them gets what is left).
@@ -71,26 +71,19 @@ impl Timeline {
             })
             .collect();
         let next = chosen.last().map_or(since.min(self.last), |r| r.n);
-        let mut j = Json::new();
-        j.open().field_num("next", next).key("events").open_array();
-        for r in chosen {
-            let e = &r.event;
-            j.open()
-                .field_num("n", r.n)
-                .field_num("t_ms", r.t_ms)
-                .field_num("node", self.node)
-                .field_str("kind", e.kind)
-                .field_str("text", &e.text);
-            for (key, peer) in [("from", e.from), ("to", e.to)] {
-                match peer {
-                    Some(id) => j.field_num(key, id),
-                    None => j.key(key).null(),
-                };
-            }
-            j.close();
-        }
-        j.close_array().close();
-        j.finish()
+        let events = chosen
+            .into_iter()
+            .map(|r| answers::Event {
+                n: r.n,
+                t_ms: r.t_ms,
+                node: self.node,
+                kind: r.event.kind.into(),
+                text: r.event.text.as_str().into(),
+                from: r.event.from,
+                to: r.event.to,
+            })
+            .collect();
+        to_json(&answers::Events { next, events })
     }
 }
 

@@ -170,7 +170,7 @@ fn exit_codes_follow_the_contract() {
         .unwrap();
     let http = "127.0.0.1:21702".parse().unwrap();
     assert!(wait_until(Duration::from_secs(10), || {
-        blackboard::client::Client::new(http).get("/status").is_ok()
+        support::Client::new(http).get("/status").is_ok()
     }));
     let killed = Command::new("kill")
         .args(["-TERM", &node.id().to_string()])

@@ -10,10 +10,9 @@ use std::collections::BTreeMap;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use blackboard::client::Client;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
-use support::{wait_until, Proc, TestCluster};
+use support::{wait_until, Client, Proc, TestCluster};
 
 /// A board as the page holds it: id -> text, at a seq.
 #[derive(Debug, PartialEq)]

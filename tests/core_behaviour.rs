@@ -983,17 +983,21 @@ fn a_follower_shows_the_cluster_as_its_leader_hears_it() {
     assert_eq!(ids, vec![1, 2, 3], "in id order, this node included");
     let me = &status.peers[0];
     assert!(me.is_self && me.alive);
-    assert_eq!(me.role, "recovering");
+    assert_eq!(me.role, Some(Role::Recovering));
     assert_eq!(me.last_heard, Some(Duration::ZERO));
     assert_eq!(me.attribute, Some(status.attribute));
     let two = m.peer(2);
     assert!(!two.is_self && two.alive);
-    assert_eq!(two.role, "leader");
+    assert_eq!(two.role, Some(Role::Leader));
     assert_eq!(two.last_heard, Some(Duration::ZERO));
     assert_eq!(two.attribute, Some(0));
     let three = m.peer(3);
     assert!(three.alive);
-    assert_eq!(three.role, "recovering", "the leader names it recovering");
+    assert_eq!(
+        three.role,
+        Some(Role::Recovering),
+        "the leader names it recovering"
+    );
 
     // Later, the leader hears 3 and no longer names it: a follower. This
     // node itself last heard 3 (its Info) long before.
@@ -1001,7 +1005,7 @@ fn a_follower_shows_the_cluster_as_its_leader_hears_it() {
     m.hears(leader, heartbeat(e, last, 0, 0b111, vec![], vec![]));
     let three = m.peer(3);
     assert!(three.alive, "alive by the leader's word");
-    assert_eq!(three.role, "follower");
+    assert_eq!(three.role, Some(Role::Follower));
     assert_eq!(three.last_heard, Some(Duration::ZERO));
 
     // Then the leader stops hearing 3: unknown at once, last heard when
@@ -1010,7 +1014,7 @@ fn a_follower_shows_the_cluster_as_its_leader_hears_it() {
     m.hears(leader, heartbeat(e, last, 0, 0b011, vec![], vec![]));
     let three = m.peer(3);
     assert!(!three.alive);
-    assert_eq!(three.role, "unknown");
+    assert_eq!(three.role, None);
     assert_eq!(
         three.last_heard,
         Some(Duration::from_millis(21)),
@@ -1022,9 +1026,9 @@ fn a_follower_shows_the_cluster_as_its_leader_hears_it() {
     m.hears(third, Message::Election);
     let three = m.peer(3);
     assert!(three.alive);
-    assert_eq!(three.role, "candidate");
+    assert_eq!(three.role, Some(Role::Candidate));
     assert_eq!(three.last_heard, Some(Duration::ZERO));
-    assert_eq!(m.peer(2).role, "leader");
+    assert_eq!(m.peer(2).role, Some(Role::Leader));
 }
 
 /// Without a leader to relay, /status shows each member by what it last
@@ -1039,39 +1043,59 @@ fn without_a_leader_members_are_shown_by_their_last_word() {
         m.hears(three, message);
         m.peer(3).role
     };
-    assert_eq!(m.peer(3).role, "unknown", "never heard");
-    assert_eq!(role_after(&mut m, Message::Probe { http: 0 }), "recovering");
-    assert_eq!(role_after(&mut m, Message::Election), "candidate");
-    assert_eq!(role_after(&mut m, Message::Alive), "candidate", "no hint");
+    assert_eq!(m.peer(3).role, None, "never heard");
+    assert_eq!(
+        role_after(&mut m, Message::Probe { http: 0 }),
+        Some(Role::Recovering)
+    );
+    assert_eq!(role_after(&mut m, Message::Election), Some(Role::Candidate));
+    assert_eq!(
+        role_after(&mut m, Message::Alive),
+        Some(Role::Candidate),
+        "no hint"
+    );
     let noop = append(e, LogPos::default(), 0, vec![]);
     assert_eq!(
         role_after(&mut m, noop),
-        "follower",
+        Some(Role::Follower),
         "a leader, but not this node's"
     );
-    assert_eq!(role_after(&mut m, prepare(e, true)), "candidate");
-    assert_eq!(role_after(&mut m, no_state(e, true)), "recovering");
-    assert_eq!(role_after(&mut m, ack(e, 0, false, 0)), "follower");
-    assert_eq!(role_after(&mut m, ack(e, 0, true, 0)), "recovering");
+    assert_eq!(role_after(&mut m, prepare(e, true)), Some(Role::Candidate));
+    assert_eq!(
+        role_after(&mut m, no_state(e, true)),
+        Some(Role::Recovering)
+    );
+    assert_eq!(
+        role_after(&mut m, ack(e, 0, false, 0)),
+        Some(Role::Follower)
+    );
+    assert_eq!(
+        role_after(&mut m, ack(e, 0, true, 0)),
+        Some(Role::Recovering)
+    );
     let promised = promise(e, LogPos::default(), 0, true);
-    assert_eq!(role_after(&mut m, promised), "follower");
-    assert_eq!(role_after(&mut m, Message::Election), "candidate");
-    assert_eq!(role_after(&mut m, forward(vec![])), "follower");
-    assert_eq!(role_after(&mut m, Message::Election), "candidate");
+    assert_eq!(role_after(&mut m, promised), Some(Role::Follower));
+    assert_eq!(role_after(&mut m, Message::Election), Some(Role::Candidate));
+    assert_eq!(role_after(&mut m, forward(vec![])), Some(Role::Follower));
+    assert_eq!(role_after(&mut m, Message::Election), Some(Role::Candidate));
     let report = |active| info(0, Epoch::default(), active);
-    assert_eq!(role_after(&mut m, report(true)), "candidate", "no hint");
-    assert_eq!(role_after(&mut m, report(false)), "recovering");
+    assert_eq!(
+        role_after(&mut m, report(true)),
+        Some(Role::Candidate),
+        "no hint"
+    );
+    assert_eq!(role_after(&mut m, report(false)), Some(Role::Recovering));
     let read = example(Kind::Read);
     assert_eq!(
         role_after(&mut m, read),
-        "follower",
+        Some(Role::Follower),
         "a follower asks for reads"
     );
-    assert_eq!(role_after(&mut m, Message::Election), "candidate");
+    assert_eq!(role_after(&mut m, Message::Election), Some(Role::Candidate));
     let read_index = example(Kind::ReadIndex);
     assert_eq!(
         role_after(&mut m, read_index),
-        "follower",
+        Some(Role::Follower),
         "a leader answers them"
     );
 }
@@ -1098,7 +1122,7 @@ fn a_node_shows_as_candidate_while_it_keeps_calling_elections() {
     assert_eq!(m.node.role(), Role::Candidate, "calling an election");
     let three = m.peer(3);
     assert!(
-        !three.alive && three.role == "unknown",
+        !three.alive && three.role.is_none(),
         "no leader to relay for member 3 any more: {three:?}"
     );
     m.until_sent(Duration::from_secs(1), trial_prepare);
@@ -1178,11 +1202,11 @@ fn every_follower_shows_whom_the_leader_hears() {
         assert_eq!(status.leader, Some(leader));
         for peer in &status.peers {
             let (alive, role) = if peer.id == down {
-                (false, "unknown")
+                (false, None)
             } else if peer.id == leader {
-                (true, "leader")
+                (true, Some(Role::Leader))
             } else {
-                (true, "follower")
+                (true, Some(Role::Follower))
             };
             assert_eq!(
                 (peer.alive, peer.role),
@@ -1207,7 +1231,7 @@ fn a_cluster_of_more_than_64_members_still_shows_every_member() {
     assert_eq!(status.peers.len(), 70);
     let seventy = m.peer(70);
     assert!(seventy.alive);
-    assert_eq!(seventy.role, "recovering");
+    assert_eq!(seventy.role, Some(Role::Recovering));
 }
 
 /// A follower applies what its leader committed: the board and the seq
@@ -1402,7 +1426,7 @@ fn a_read_at_the_leader_waits_for_a_round_a_majority_acknowledged() {
     m.reads(8);
     assert_eq!(
         heartbeats_sent(m.since(mark)),
-        vec![],
+        Vec::<u64>::new(),
         "one round in flight"
     );
     m.hears(b, ack(e, 2, false, first - 1));
@@ -1428,7 +1452,7 @@ fn a_read_at_the_leader_waits_for_a_round_a_majority_acknowledged() {
     let mark = m.mark();
     m.hears(a, ack(e, 2, false, latest));
     m.hears(b, ack(e, 2, false, latest));
-    assert_eq!(heartbeats_sent(m.since(mark)), vec![]);
+    assert_eq!(heartbeats_sent(m.since(mark)), Vec::<u64>::new());
     assert_eq!(m.node.read_counters().rounds, started);
 }
 

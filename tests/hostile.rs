@@ -9,9 +9,9 @@ use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use blackboard::client::Client;
+use blackboard::answers::Status;
 use blackboard::wire::{self, Command as Cmd, Envelope, Epoch, LogPos, Message};
-use support::{bin, wait_until, TestCluster};
+use support::{bin, wait_until, Client, TestCluster};
 
 /// A child process that dies with the test, even when an assertion fails.
 struct KillOnDrop(std::process::Child);
@@ -225,12 +225,11 @@ fn running_out_of_file_descriptors_is_survived() {
         Some(200),
         "a connection opened before the restart went unanswered"
     );
-    let restarts = Client::new(http).get("/status").unwrap().body;
+    let restarts: Status = Client::new(http).get("/status").unwrap().json().unwrap();
     node.stop();
     println!(
-        "  -> accept failed, the server was rebuilt, and it serves again ({})",
-        blackboard::client::json_u64(&restarts, "http_accept_restarts")
-            .map_or(String::new(), |n| format!("{n} restarts"))
+        "  -> accept failed, the server was rebuilt, and it serves again ({} restarts)",
+        restarts.counters.get("http_accept_restarts")
     );
 }
 

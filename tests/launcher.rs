@@ -14,9 +14,8 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use blackboard::client::{encode, Client};
 use serde_json::Value;
-use support::{bin, wait_until};
+use support::{bin, encode, wait_until, Client};
 
 /// A fresh folder for one test: the launcher's TMPDIR and the test's logs.
 fn folder(name: &str) -> PathBuf {

@@ -164,7 +164,8 @@ pub struct PeerStatus {
     pub is_self: bool,
     pub alive: bool,
     pub last_heard: Option<Duration>,
-    pub role: &'static str,
+    /// `None` when it is not heard: its role is not known.
+    pub role: Option<Role>,
     pub attribute: Option<u32>,
     /// Its HTTP port, as it told.
     pub http_port: Option<u16>,
@@ -596,13 +597,13 @@ impl Node {
                 // The leader's word beats an old hint (every node probes at
                 // boot, and followers seldom hear each other afterwards).
                 let role = match (alive, relayed.filter(|r| r.alive & bit != 0)) {
-                    (false, _) => "unknown",
-                    _ if leader == Some(id) => "leader",
-                    (true, Some(r)) if r.recovering & bit != 0 => "recovering",
-                    (true, Some(_)) => "follower",
+                    (false, _) => None,
+                    _ if leader == Some(id) => Some(Role::Leader),
+                    (true, Some(r)) if r.recovering & bit != 0 => Some(Role::Recovering),
+                    (true, Some(_)) => Some(Role::Follower),
                     (true, None) => match p.role {
-                        Some(Role::Leader) | Some(Role::Follower) | None => "follower",
-                        Some(role) => role.name(),
+                        Some(Role::Leader) | Some(Role::Follower) | None => Some(Role::Follower),
+                        Some(role) => Some(role),
                     },
                 };
                 PeerStatus {
@@ -621,7 +622,7 @@ impl Node {
             is_self: true,
             alive: true,
             last_heard: Some(Duration::ZERO),
-            role: self.role().name(),
+            role: Some(self.role()),
             attribute: Some(self.rank.attribute),
             http_port: Some(self.cfg.http_port).filter(|&p| p != 0),
         });

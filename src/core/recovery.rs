@@ -150,9 +150,9 @@ impl Node {
         if self.is_recovering() {
             self.memory = Memory::Active;
             let text = format!(
-                "RECOVERED the board from leader {leader}: seq {}, {} entries",
+                "RECOVERED the board from leader {leader}: seq {}, {}",
                 self.applied,
-                self.board.len()
+                crate::words::count(self.board.len(), "entry", "entries")
             );
             self.story("recovery", text);
         }

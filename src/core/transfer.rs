@@ -349,10 +349,10 @@ impl Node {
             return;
         }
         info!(
-            "node {}: installed snapshot at seq {} ({} entries, {} bytes)",
+            "node {}: installed snapshot at seq {} ({}, {} bytes)",
             self.cfg.id,
             at.seq,
-            board.len(),
+            crate::words::count(board.len(), "entry", "entries"),
             bytes.len()
         );
         self.board = board;

@@ -3,14 +3,17 @@
 
 #![allow(dead_code)]
 
+// The launcher's harness: the tests ask nodes the way the tools do.
+#[path = "../../src/tools/harness.rs"]
+mod harness;
+pub use harness::{encode, wait_until, Client};
+
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use blackboard::client::{encode, Client};
 use serde_json::Value;
 
 pub struct Proc {
@@ -29,20 +32,6 @@ pub struct TestCluster {
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_blackboard")
-}
-
-/// Polls `f` every 20 ms until it holds or `limit` passes.
-pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    loop {
-        if f() {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
 }
 
 impl TestCluster {

@@ -4,15 +4,19 @@
 //! per election). The
 //! clients run on the same machine as the nodes, which the output says.
 
+mod client;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::client::{encode, Client, Response};
-use crate::cluster::{LocalCluster, Output};
-use crate::json::Json;
-use crate::wire::Kind;
+use client::{Client, Response};
+
+use crate::tools::cluster::{LocalCluster, Member, Output};
+use crate::tools::harness::encode;
+use blackboard::answers;
+use blackboard::wire::Kind;
 
 #[derive(Clone, Debug)]
 pub struct BenchOptions {
@@ -384,7 +388,7 @@ fn read_load(
             let member = &cluster.members[c % cluster.members.len()];
             let (stop, done) = (&stop, &done);
             s.spawn(move || {
-                let mut client = member.client();
+                let mut client = client(member);
                 let mut i = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     if c >= readers {
@@ -439,7 +443,7 @@ fn sequential(
     status: u16,
     mut request: impl FnMut(&mut Client, usize) -> std::io::Result<Response>,
 ) -> Result<Spread, String> {
-    let mut client = cluster.member(at).client();
+    let mut client = client(cluster.member(at));
     let mut micros = Vec::with_capacity(count);
     for i in 0..count {
         let started = Instant::now();
@@ -469,7 +473,7 @@ fn leader_and_follower(cluster: &LocalCluster) -> Result<(u16, u16), String> {
 fn sent(cluster: &LocalCluster) -> (u64, u64) {
     let mut total = (0, 0);
     for m in cluster.members.iter().filter(|m| m.is_up()) {
-        if let Ok(r) = m.client().get("/metrics") {
+        if let Ok(r) = client(m).get("/metrics") {
             total.0 += metric_sum(&r.body, "blackboard_datagrams_sent_total", None);
             total.1 += metric_sum(&r.body, "blackboard_bytes_sent_total", None);
         }
@@ -497,7 +501,7 @@ fn throughput(cluster: &LocalCluster, clients: usize, length: Duration) -> (f64,
     let handles: Vec<_> = (0..clients)
         .map(|c| {
             let member = &cluster.members[c % cluster.members.len()];
-            let mut client = member.client();
+            let mut client = client(member);
             let (stop, done) = (Arc::clone(&stop), Arc::clone(&done));
             thread::spawn(move || {
                 let mut micros = Vec::new();
@@ -558,18 +562,20 @@ fn failovers(cluster: &mut LocalCluster, reps: usize) -> Result<Failover, String
         let killed = Instant::now();
         cluster.kill(old);
         let (mut detected, mut elected) = (None, None);
-        let mut client = cluster.member(survivor).client();
+        let mut client = client(cluster.member(survivor));
         let deadline = killed + Duration::from_secs(10);
         let first_write = loop {
             if Instant::now() > deadline {
                 return Err("no write acknowledged within 10 s of the failover".into());
             }
             for m in cluster.members.iter().filter(|m| m.is_up()) {
-                let leader = m.status_field("leader");
-                if detected.is_none() && leader != Some(u64::from(old)) {
+                let leader = (self::client(m).get("/status").ok())
+                    .and_then(|r| serde_json::from_str::<answers::Status>(&r.body).ok())
+                    .and_then(|status| status.leader);
+                if detected.is_none() && leader != Some(old) {
                     detected = Some(killed.elapsed());
                 }
-                if elected.is_none() && leader.is_some_and(|l| l != u64::from(old)) {
+                if elected.is_none() && leader.is_some_and(|l| l != old) {
                     elected = Some(killed.elapsed());
                 }
             }
@@ -609,21 +615,16 @@ fn big_board(
     let started = Instant::now();
     let total = entries + modifications;
     let next = Arc::new(AtomicU64::new(0));
-    let first_id = cluster.members[0]
-        .client()
+    let first_id = client(&cluster.members[0])
         .get("/board")
         .ok()
-        .and_then(|r| {
-            r.body
-                .rfind("\"id\":")
-                .map(|i| crate::client::json_u64(&r.body[i..], "id"))
-        })
-        .flatten()
+        .and_then(|r| serde_json::from_str::<answers::Board>(&r.body).ok())
+        .and_then(|board| board.entries.last().map(|e| e.id))
         .unwrap_or(0)
         + 1;
     let handles: Vec<_> = (0..clients)
         .map(|c| {
-            let mut client = cluster.members[c % cluster.members.len()].client();
+            let mut client = client(&cluster.members[c % cluster.members.len()]);
             let next = Arc::clone(&next);
             thread::spawn(move || loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
@@ -665,7 +666,7 @@ fn elections(n: u16, reps: usize, dir: &std::path::Path) -> Result<(f64, f64), S
             c.members
                 .iter()
                 .filter(|m| m.is_up() && m.id != old)
-                .filter_map(|m| m.client().get("/metrics").ok())
+                .filter_map(|m| client(m).get("/metrics").ok())
                 .map(|r| {
                     metric_sum(
                         &r.body,
@@ -714,7 +715,7 @@ fn load_profile(n: u16, dir: &std::path::Path) -> Result<[Load; 2], String> {
     let sample = |id: u16| -> (f64, u64) {
         let m = cluster.member(id);
         let cpu = m.pid().map_or(0.0, cpu_seconds);
-        let datagrams = m.client().get("/metrics").map_or(0, |r| {
+        let datagrams = client(m).get("/metrics").map_or(0, |r| {
             metric_sum(&r.body, "blackboard_datagrams_sent_total", None)
                 + metric_sum(&r.body, "blackboard_datagrams_received_total", None)
         });
@@ -757,20 +758,33 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / per_second
 }
 
+/// `bench --json`: what was run and each figure by name (scripts/plots.py).
+#[derive(serde::Serialize)]
+struct JsonReport<'a> {
+    nodes: u16,
+    clients: usize,
+    quick: bool,
+    results: std::collections::BTreeMap<&'a str, f64>,
+}
+
+/// The benchmark's own client on a member: keep-alive (see [`client`]).
+fn client(member: &Member) -> Client {
+    Client::new(member.http).with_timeout(Duration::from_secs(10))
+}
+
 fn print(rows: &[Row], opts: &BenchOptions) {
     if opts.json {
-        let mut j = Json::new();
-        j.open()
-            .field_num("nodes", opts.nodes)
-            .field_num("clients", opts.clients as u64);
-        j.key("quick").bool(opts.quick).key("results").open();
-        for row in rows {
-            for (k, v) in &row.json {
-                j.key(k).str(&format!("{v:.3}"));
-            }
-        }
-        j.close().close();
-        println!("{}", j.finish());
+        // Three decimals: finer digits are noise, not measurement.
+        let results = (rows.iter().flat_map(|row| row.json.iter()))
+            .map(|(k, v)| (k.as_str(), (v * 1000.0).round() / 1000.0))
+            .collect();
+        let report = JsonReport {
+            nodes: opts.nodes,
+            clients: opts.clients,
+            quick: opts.quick,
+            results,
+        };
+        println!("{}", answers::to_json(&report));
         return;
     }
     let cores = thread::available_parallelism().map_or(0, |n| n.get());

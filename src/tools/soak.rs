@@ -9,8 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::client::{encode, json_u64};
-use crate::cluster::{LocalCluster, Output};
+use blackboard::answers::Written;
+use blackboard::words::count;
+
+use crate::tools::cluster::{LocalCluster, Output};
+use crate::tools::harness::{encode, Client};
 
 #[derive(Clone, Debug)]
 pub struct SoakOptions {
@@ -94,7 +97,11 @@ pub fn run(opts: &SoakOptions) -> Result<(), String> {
     }
     let verdict = check(&cluster, &acked, &samples);
     let (ok, unavailable) = *counts.lock().map_err(|_| "poisoned")?;
-    println!("soak: {ok} writes acknowledged, {unavailable} answered 503, {kills} leader kills");
+    println!(
+        "soak: {} acknowledged, {unavailable} answered 503, {}",
+        count(ok as usize, "write", "writes"),
+        count(kills as usize, "leader kill", "leader kills")
+    );
     match verdict {
         Ok(summary) => {
             println!("soak: PASS: {summary}");
@@ -119,7 +126,7 @@ fn write_steadily(
     while !stop.load(Ordering::Relaxed) {
         k += 1;
         let node = http[(w + k as usize) % http.len()];
-        let mut client = crate::client::Client::new(node).with_timeout(Duration::from_secs(5));
+        let mut client = Client::new(node).with_timeout(Duration::from_secs(5));
         let (path, form, op) = if mine.len() > 40 {
             (format!("/board/{}", mine[0]), "delete=1".to_owned(), 'd')
         } else if k % 3 == 0 && !mine.is_empty() {
@@ -164,13 +171,13 @@ fn write_steadily(
         let Ok(mut a) = acked.lock() else { return };
         match op {
             'a' => {
-                if let Some(id) = json_u64(&r.body, "id") {
+                if let Some(id) = r.json::<Written>().ok().and_then(|w| w.id) {
                     a.insert(id, format!("w{w}-post-{k}"));
                     mine.push(id);
                 }
             }
             'm' => {
-                if let Some(id) = json_u64(&r.body, "id") {
+                if let Some(id) = r.json::<Written>().ok().and_then(|w| w.id) {
                     a.insert(id, format!("w{w}-edit-{k}"));
                 }
             }

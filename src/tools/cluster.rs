@@ -24,8 +24,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::cli::ClusterOptions;
-use crate::client::{json_u64, Client};
+use blackboard::answers::{self, Role};
+
+use crate::tools::harness::Client;
 
 /// How long a node may take from its start to answering `/status`.
 const START_LIMIT: Duration = Duration::from_secs(15);
@@ -39,21 +40,13 @@ const TAIL_LINES: usize = 6;
 const COMMANDS: &str = "commands: kill N (kill -9 node N), restart N (start it again, \
                         empty), status, quit; Ctrl-C also stops every node";
 
-/// The cluster identity of a node: the hash of its membership, with its
-/// cluster name mixed in when it has one, so that two launches on the same
-/// addresses refuse each other's datagrams. Without a name it is the
-/// membership's hash unchanged, which nodes started by hand rely on.
-pub fn identity(membership: u32, name: Option<&str>) -> u32 {
-    let Some(name) = name else {
-        return membership;
-    };
-    // FNV-1a, continued from the membership's hash: stable across builds.
-    let mut hash = membership;
-    for byte in name.bytes() {
-        hash ^= u32::from(byte);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
-    hash
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    pub nodes: u16,
+    pub http_base: u16,
+    pub udp_base: u16,
+    /// Flags passed through to every node.
+    pub node_args: Vec<String>,
 }
 
 pub struct Member {
@@ -79,9 +72,9 @@ impl Member {
     }
 
     /// A number field of `/status`, if the node answers.
-    pub fn status_field(&self, field: &str) -> Option<u64> {
-        let mut client = Client::new(self.http).with_timeout(Duration::from_millis(500));
-        json_u64(&client.get("/status").ok()?.body, field)
+    pub fn status(&self) -> Option<answers::Status> {
+        let mut client = Client::new(self.http).with_timeout(Duration::from_secs(1));
+        client.get("/status").ok()?.json().ok()
     }
 
     /// Why this node could not bind its ports now, one line per port.
@@ -99,7 +92,6 @@ impl Member {
 
 /// Where node output goes.
 pub enum Output {
-    Inherit,
     /// One log file per node in this folder.
     Files(PathBuf),
 }
@@ -177,7 +169,6 @@ impl LocalCluster {
                     args,
                     child: None,
                     log: match &output {
-                        Output::Inherit => None,
                         Output::Files(dir) => Some(dir.join(format!("node-{i}.log"))),
                     },
                 }
@@ -271,7 +262,7 @@ impl LocalCluster {
                     return Err(self.failure(id, &format!("failed to start ({status})")));
                 }
             }
-            waiting.retain(|&id| self.member(id).status_field("id") != Some(u64::from(id)));
+            waiting.retain(|&id| self.member(id).status().map(|s| s.id) != Some(id));
             if waiting.is_empty() || stop() {
                 return Ok(());
             }
@@ -326,13 +317,13 @@ impl LocalCluster {
     fn agreed_leader(&self) -> Option<u16> {
         let mut agreed = None;
         for m in self.members.iter().filter(|m| m.is_up()) {
-            let l = m.status_field("leader")?;
+            let l = m.status()?.leader?;
             if agreed.is_some_and(|a| a != l) {
                 return None;
             }
             agreed = Some(l);
         }
-        let l = u16::try_from(agreed?).ok()?;
+        let l = agreed?;
         self.members
             .iter()
             .any(|m| m.id == l && m.is_up())
@@ -344,16 +335,12 @@ impl LocalCluster {
     pub fn converged(&self) -> bool {
         let mut seqs = Vec::new();
         for m in self.members.iter().filter(|m| m.is_up()) {
-            let mut client = Client::new(m.http).with_timeout(Duration::from_millis(500));
-            let Ok(r) = client.get("/status") else {
-                return false;
-            };
-            if r.body.contains("\"role\":\"recovering\"") {
-                return false;
+            match m.status() {
+                Some(status) if status.role != Role::Recovering => seqs.push(status.seq),
+                _ => return false,
             }
-            seqs.push(json_u64(&r.body, "seq"));
         }
-        seqs.iter().all(|s| s.is_some() && *s == seqs[0])
+        seqs.iter().all(|s| *s == seqs[0])
     }
 
     /// Largest resident set among the running nodes, in KiB (from /proc).
@@ -784,13 +771,17 @@ fn status_line(m: &Member) -> String {
     let Some(pid) = m.pid() else {
         return format!("node {id} down");
     };
-    let mut client = Client::new(m.http).with_timeout(Duration::from_millis(500));
-    match client.get("/status") {
+    let mut client = Client::new(m.http).with_timeout(Duration::from_secs(1));
+    match client
+        .get("/status")
+        .and_then(|r| r.json::<answers::Status>())
+    {
         Err(e) => format!("node {id} pid {pid} not answering ({e})"),
-        Ok(r) => {
-            let role = json_str(&r.body, "role").unwrap_or("?");
-            let leader =
-                json_u64(&r.body, "leader").map_or("none".to_owned(), |l| format!("node {l}"));
+        Ok(status) => {
+            let role = status.role;
+            let leader = status
+                .leader
+                .map_or("none".to_owned(), |l| format!("node {l}"));
             format!(
                 "node {id} pid {pid} {role}, leader {leader}, http://{}/",
                 m.http
@@ -799,32 +790,11 @@ fn status_line(m: &Member) -> String {
     }
 }
 
-/// A string field of `/status` (`"role":"follower"`): its first occurrence,
-/// which is the node's own, as `/status` lists the peers after it.
-fn json_str<'a>(json: &'a str, key: &str) -> Option<&'a str> {
-    let pattern = format!("\"{key}\":\"");
-    let start = json.find(&pattern)? + pattern.len();
-    let len = json[start..].find('"')?;
-    Some(&json[start..start + len])
-}
-
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
-
-    #[test]
-    fn a_name_changes_the_identity_and_none_keeps_it() {
-        let membership = 0x1234_5678;
-        assert_eq!(identity(membership, None), membership);
-        let a = identity(membership, Some("run-a"));
-        let b = identity(membership, Some("run-b"));
-        assert_ne!(a, membership);
-        assert_ne!(a, b);
-        assert_eq!(a, identity(membership, Some("run-a")), "stable");
-        assert_ne!(a, identity(membership + 1, Some("run-a")));
-    }
 
     #[test]
     fn a_taken_port_is_named_with_its_holder() {
@@ -889,12 +859,5 @@ mod tests {
             );
         }
         let _ = fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn status_strings_are_the_nodes_own() {
-        let j = r#"{"id":2,"role":"follower","leader":3,"peers":[{"id":1,"role":"leader"}]}"#;
-        assert_eq!(json_str(j, "role"), Some("follower"));
-        assert_eq!(json_str(j, "nothing"), None);
     }
 }

@@ -1,5 +1,9 @@
-//! A minimal HTTP/1.1 client with keep-alive, for the launcher, the process
-//! tests and the benchmark. It speaks just enough HTTP for our own server.
+//! The benchmark's HTTP/1.1 client: one kept-alive connection per client
+//! thread, and one write per request. The tools' client (minreq, in
+//! `tools::harness`) opens a connection per request, which would add the
+//! TCP handshake to every latency the benchmark reports, and the 1 s
+//! granularity of its timeout is too coarse for the load loops. It speaks
+//! just enough HTTP for our own server.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -10,15 +14,6 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
-}
-
-impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
 }
 
 pub struct Client {
@@ -138,51 +133,4 @@ fn read_response(conn: &mut BufReader<TcpStream>) -> io::Result<Response> {
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
-}
-
-/// URL-encodes a form value.
-pub fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            b => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// Reads a top-level number field (`"key":123`) of our own flat JSON.
-pub fn json_u64(json: &str, key: &str) -> Option<u64> {
-    let pattern = format!("\"{key}\":");
-    let start = json.find(&pattern)? + pattern.len();
-    let digits: String = json[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn form_values_are_encoded() {
-        assert_eq!(encode("a b&c=d/é"), "a+b%26c%3Dd%2F%C3%A9");
-        let decoded =
-            crate::form::urlencoded(format!("entry={}", encode("a b&c=é+")).as_bytes()).unwrap();
-        assert_eq!(decoded[0].1, "a b&c=é+");
-    }
-
-    #[test]
-    fn numbers_are_read_from_flat_json() {
-        let j = r#"{"id":3,"leader":12,"epoch":4,"leader_x":null}"#;
-        assert_eq!(json_u64(j, "leader"), Some(12));
-        assert_eq!(json_u64(j, "leader_x"), None);
-        assert_eq!(json_u64(j, "missing"), None);
-    }
 }
