@@ -8,7 +8,10 @@
 //! - [`core`]: the protocol as a sans-IO state machine;
 //! - [`sim`]: a deterministic network of cores for tests and measurements;
 //! - [`http`], [`answers`]: the HTTP front end's routes and its JSON answers;
-//! - [`node`]: the driver, one mio event loop around a core;
+//! - [`node`]: the driver, one mio event loop around a core, with
+//!   [`feed`] (`/changes`), [`timeline`] (`/events`), [`fault`] (demo
+//!   faults), [`form`] (request bodies) and [`linger`] (closing sockets);
+//! - [`words`]: counts in words for the logs.
 //!
 //! The tools (command line, launcher, benchmark, soak) are not part of the
 //! library: they live in the binary (`src/tools`) and use it from outside.

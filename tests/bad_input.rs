@@ -9,7 +9,8 @@ use std::net::{Shutdown, TcpStream, UdpSocket};
 use std::process::Command;
 use std::time::Duration;
 
-use support::{bin, wait_until, TestCluster};
+use blackboard::answers::Refusal;
+use support::{bin, read, wait_until, TestCluster};
 
 #[test]
 fn bad_requests_get_clear_errors_and_change_nothing() {
@@ -40,7 +41,7 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
         let (status, body) = node.send(method, path, form);
         assert_eq!(status, *want, "{method} {path} {form}: {body}");
         assert!(
-            body["error"].is_string(),
+            read::<Refusal>(&body).is_some(),
             "{method} {path}: errors are JSON: {body}"
         );
     }
@@ -57,7 +58,7 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
         let form = format!("entry={}", "x".repeat(size));
         let (status, body) = node.send("POST", "/board", &form);
         assert_eq!(status, 413, "{size} bytes");
-        assert!(body["error"].is_string(), "{size} bytes: {body}");
+        assert!(read::<Refusal>(&body).is_some(), "{size} bytes: {body}");
     }
     // Bodies only declared: the client ends its side without sending them.
     for declared in ["70000", "1000000000000000", "18446744073709551615"] {
@@ -71,7 +72,7 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
     } // and the client closes, as curl does after an answer
     let leaked = node
         .status()
-        .and_then(|s| s["counters"]["http_oversized_leaked"].as_u64());
+        .map(|s| s.counters.get("http_oversized_leaked"));
     assert_eq!(leaked, Some(2), "only the absurd bodies are kept open");
     // Each connection kept open holds two descriptors (tiny_http splits a
     // socket into a read and a write half); the others are all closed.
@@ -84,10 +85,7 @@ fn bad_requests_get_clear_errors_and_change_nothing() {
     );
 
     let after = node.board().unwrap();
-    assert_eq!(
-        before["entries"], after["entries"],
-        "bad input changed the board"
-    );
+    assert_eq!(before.entries, after.entries, "bad input changed the board");
     assert_eq!(node.add("still working").0, 201);
 }
 
@@ -110,9 +108,7 @@ fn garbage_and_stranger_datagrams_are_dropped_and_counted() {
     assert!(
         wait_until(Duration::from_secs(10), || node
             .status()
-            .is_some_and(
-                |s| s["counters"]["stranger_datagrams"].as_u64() >= Some(5)
-            )),
+            .is_some_and(|s| s.counters.get("stranger_datagrams") >= 5)),
         "stranger datagrams not counted: {:?}",
         node.status()
     );
@@ -199,9 +195,7 @@ fn a_node_of_another_wire_version_is_refused_and_named() {
     let node = cluster.node(1);
     assert!(wait_until(Duration::from_secs(10), || node
         .status()
-        .is_some_and(
-            |s| s["counters"]["dropped"]["version"].as_u64() >= Some(3)
-        )));
+        .is_some_and(|s| s.counters.dropped("version") >= 3)));
     let log = std::fs::read_to_string(node.log_path()).unwrap();
     let lines = log
         .lines()

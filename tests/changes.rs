@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use blackboard::answers::{Board, Changes, Op, Written};
 use rand::{Rng, SeedableRng};
-use serde_json::Value;
 use support::{wait_until, Client, Proc, TestCluster};
 
 /// A board as the page holds it: id -> text, at a seq.
@@ -22,19 +22,13 @@ struct Copy {
 }
 
 impl Copy {
-    fn of(board: &Value) -> Copy {
+    fn of(board: &Board) -> Copy {
         Copy {
-            seq: board["seq"].as_u64().unwrap(),
-            entries: board["entries"]
-                .as_array()
-                .unwrap()
+            seq: board.seq,
+            entries: board
+                .entries
                 .iter()
-                .map(|e| {
-                    (
-                        e["id"].as_u64().unwrap(),
-                        e["text"].as_str().unwrap().into(),
-                    )
-                })
+                .map(|e| (e.id, e.text.clone().into_owned()))
                 .collect(),
         }
     }
@@ -44,25 +38,31 @@ impl Copy {
         let end = Instant::now() + Duration::from_secs(20);
         while self.seq < seq {
             assert!(Instant::now() < end, "the feed never reached seq {seq}");
-            let answer = node
-                .get_json(&format!("/changes?since={}", self.seq))
+            let answer: Changes = node
+                .get(&format!("/changes?since={}", self.seq))
                 .expect("a JSON answer");
-            assert_eq!(answer["reset"], false, "no reset expected: {answer}");
+            assert!(!answer.reset, "no reset expected: {answer:?}");
             let mut last = self.seq;
-            for op in answer["ops"].as_array().unwrap() {
-                let at = op["seq"].as_u64().unwrap();
-                assert!(at > last, "ops in order and after since: {answer}");
-                last = at;
-                let id = op["id"].as_u64().unwrap();
-                let text = || op["text"].as_str().unwrap().to_owned();
-                match op["op"].as_str().unwrap() {
-                    "add" => assert!(self.entries.insert(id, text()).is_none(), "{op}"),
-                    "modify" => assert!(self.entries.insert(id, text()).is_some(), "{op}"),
-                    "delete" => assert!(self.entries.remove(&id).is_some(), "{op}"),
-                    other => panic!("unknown op {other}"),
+            for change in &answer.ops {
+                assert!(
+                    change.seq > last,
+                    "ops in order and after since: {answer:?}"
+                );
+                last = change.seq;
+                match &change.op {
+                    Op::Add { id, text } => assert!(
+                        self.entries.insert(*id, text.to_string()).is_none(),
+                        "{change:?}"
+                    ),
+                    Op::Modify { id, text } => assert!(
+                        self.entries.insert(*id, text.to_string()).is_some(),
+                        "{change:?}"
+                    ),
+                    Op::Delete { id } => assert!(self.entries.remove(id).is_some(), "{change:?}"),
+                    Op::Reset => panic!("a reset among the ops: {answer:?}"),
                 }
             }
-            self.seq = answer["seq"].as_u64().unwrap();
+            self.seq = answer.seq;
         }
     }
 }
@@ -87,9 +87,8 @@ fn replaying_the_feed_gives_the_board_and_a_long_poll_wakes_on_a_post() {
         let at = if rng.gen_bool(0.5) { writer } else { follower };
         match rng.gen_range(0..10) {
             0..=4 => {
-                let (status, body) = at.add(&format!("e{i} \"quoted\" & <b>"));
-                assert_eq!(status, 201, "{body}");
-                ids.push(body["id"].as_u64().unwrap());
+                let written = at.written(&format!("e{i} \"quoted\" & <b>"));
+                ids.push(written.id.unwrap());
             }
             5..=7 if !ids.is_empty() => {
                 let id = ids[rng.gen_range(0..ids.len())];
@@ -110,7 +109,7 @@ fn replaying_the_feed_gives_the_board_and_a_long_poll_wakes_on_a_post() {
         }
     }
     let now = writer.board().unwrap();
-    copy.follow(follower, now["seq"].as_u64().unwrap());
+    copy.follow(follower, now.seq);
     let board = Copy::of(&follower.local_board().unwrap());
     assert_eq!(copy, board, "the replayed changes are the board");
 
@@ -123,9 +122,9 @@ fn replaying_the_feed_gives_the_board_and_a_long_poll_wakes_on_a_post() {
             let r = client
                 .request("POST", "/board", Some(&format!("entry=live{i}")))
                 .unwrap();
-            let id: Value = serde_json::from_str(&r.body).unwrap();
+            let written: Written = r.json().unwrap();
             if i % 3 == 0 {
-                let path = format!("/board/{}", id["id"]);
+                let path = format!("/board/{}", written.id.unwrap());
                 client.request("POST", &path, Some("delete=1")).unwrap();
             }
         }
@@ -136,7 +135,7 @@ fn replaying_the_feed_gives_the_board_and_a_long_poll_wakes_on_a_post() {
     }
     posts.join().unwrap();
     let now = writer.board().unwrap();
-    copy.follow(follower, now["seq"].as_u64().unwrap());
+    copy.follow(follower, now.seq);
     let board = Copy::of(&follower.local_board().unwrap());
     assert_eq!(copy.entries.len(), board.entries.len(), "followed live");
     assert_eq!(copy, board, "followed live");
@@ -150,16 +149,13 @@ fn replaying_the_feed_gives_the_board_and_a_long_poll_wakes_on_a_post() {
             .with_timeout(Duration::from_secs(40))
             .get(&format!("/changes?since={seq}"))
             .unwrap();
-        (
-            started.elapsed(),
-            serde_json::from_str::<Value>(&r.body).unwrap(),
-        )
+        (started.elapsed(), r.json::<Changes<'static>>().unwrap())
     });
     // The poll is held once the node counts it.
     assert!(wait_until(Duration::from_secs(5), || {
         follower
             .status()
-            .is_some_and(|s| s["counters"]["http_long_polls"].as_u64() > Some(0))
+            .is_some_and(|s| s.counters.get("http_long_polls") > 0)
     }));
     thread::sleep(Duration::from_millis(300));
     assert_eq!(writer.add("wakes the poll").0, 201);
@@ -172,7 +168,11 @@ fn replaying_the_feed_gives_the_board_and_a_long_poll_wakes_on_a_post() {
         took < Duration::from_secs(10),
         "the post did not wake the poll"
     );
-    assert_eq!(answer["ops"][0]["text"], "wakes the poll", "{answer}");
+    let first = match answer.ops.first().map(|c| &c.op) {
+        Some(Op::Add { text, .. } | Op::Modify { text, .. }) => Some(&**text),
+        _ => None,
+    };
+    assert_eq!(first, Some("wakes the poll"), "{answer:?}");
 
     // Bad input is a clear error.
     let (status, body, _) = follower.raw_get("/changes?since=soon");
@@ -194,9 +194,7 @@ fn a_node_rebuilt_from_a_snapshot_answers_older_points_with_a_reset() {
     cluster.restart(down);
     let node = cluster.node(down);
     assert!(wait_until(Duration::from_secs(20), || {
-        node.local_board()
-            .and_then(|b| b["entries"].as_array().map(Vec::len))
-            == Some(150)
+        node.local_board().map(|b| b.entries.len()) == Some(150)
     }));
     let log = std::fs::read_to_string(node.log_path()).unwrap();
     assert!(
@@ -204,25 +202,24 @@ fn a_node_rebuilt_from_a_snapshot_answers_older_points_with_a_reset() {
         "the member was not given a snapshot"
     );
 
-    let answer = node.get_json("/changes?since=3").unwrap();
-    assert_eq!(answer["reset"], true, "{answer}");
+    let answer: Changes = node.get("/changes?since=3").unwrap();
+    assert!(answer.reset, "{answer:?}");
     let board = node.local_board().unwrap();
     assert_eq!(
-        answer["entries"], board["entries"],
+        answer.entries.as_ref(),
+        Some(&board.entries),
         "the reset is the whole board"
     );
-    assert_eq!(answer["seq"], board["seq"]);
+    assert_eq!(answer.seq, board.seq);
 
     // Past this node's board (a page that watched it before a reboot): a reset too.
-    let beyond = board["seq"].as_u64().unwrap() + 1000;
-    let answer = node.get_json(&format!("/changes?since={beyond}")).unwrap();
-    assert_eq!(answer["reset"], true);
+    let beyond = board.seq + 1000;
+    let answer: Changes = node.get(&format!("/changes?since={beyond}")).unwrap();
+    assert!(answer.reset);
     // And from the reset's seq the feed continues.
     assert_eq!(cluster.node(leader).add("after the reset").0, 201);
     let mut copy = Copy::of(&board);
-    let now = cluster.node(leader).board().unwrap()["seq"]
-        .as_u64()
-        .unwrap();
+    let now = cluster.node(leader).board().unwrap().seq;
     copy.follow(node, now);
     assert_eq!(copy.entries.values().last().unwrap(), "after the reset");
 }

@@ -10,7 +10,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use std::time::Duration;
 
-use support::{wait_until, TestCluster};
+use blackboard::answers::{Board, Refusal, Written};
+use support::{read, wait_until, TestCluster};
 
 /// `curl -F entry=TEXT http://ADDR/PATH`, byte for byte what curl sends.
 fn post_multipart(addr: SocketAddr, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
@@ -46,12 +47,12 @@ fn a_course_style_cluster_takes_the_skeletons_routes_and_forms() {
     // The older skeleton: add on /entries, modify and delete on /entries/ID.
     let (status, added) = n1.send("POST", "/entries", "entry=skeleton");
     assert_eq!(status, 201, "{added}");
-    let id = added["id"].as_u64().unwrap();
+    let id = read::<Written>(&added).and_then(|w| w.id).unwrap();
     let (status, body) = n2.send("POST", &format!("/entries/{id}"), "delete=0&entry=edited");
     assert_eq!(status, 200, "modify on /entries/ID: {body}");
-    let entries = n3.get_json("/entries").unwrap();
+    let entries: Board = n3.get("/entries").unwrap();
     assert_eq!(
-        entries["entries"][0]["text"], "edited",
+        entries.entries[0].text, "edited",
         "GET /entries is the board"
     );
 
@@ -72,7 +73,7 @@ fn a_course_style_cluster_takes_the_skeletons_routes_and_forms() {
     let (status, body) = n1.send("POST", "/board/1", "other=x");
     assert_eq!(status, 400, "neither delete nor entry: {body}");
     assert!(
-        body["error"].as_str().unwrap().contains("delete=1"),
+        read::<Refusal>(&body).unwrap().error.contains("delete=1"),
         "the error names the fields it expects: {body}"
     );
     assert_eq!(n1.texts(), ["from curl -F"]);
@@ -92,11 +93,7 @@ fn students_concurrent_modifies_and_deletes_leave_identical_raw_boards() {
     let cluster = TestCluster::start("course-concurrent", 3, 23800);
     cluster.wait_leader(Duration::from_secs(15));
     let ids: Vec<u64> = (0..6)
-        .map(|k| {
-            let (status, body) = cluster.node(1).add(&format!("entry {k}"));
-            assert_eq!(status, 201, "{body}");
-            body["id"].as_u64().unwrap()
-        })
+        .map(|k| cluster.node(1).written(&format!("entry {k}")).id.unwrap())
         .collect();
     // Three students, one per node, each modifying every entry and deleting
     // "their" two, at once.

@@ -8,26 +8,19 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-use support::{wait_until, TestCluster};
+use blackboard::answers::{Events, FaultStarted, Refusal, Role};
+use support::{read, wait_until, TestCluster};
 
-fn events(p: &support::Proc, since: u64) -> Value {
-    p.get_json(&format!("/events?since={since}"))
-        .expect("/events answers JSON")
+fn events(p: &support::Proc, since: u64) -> Events<'static> {
+    p.get(&format!("/events?since={since}"))
+        .expect("/events answers its events")
 }
 
-fn texts(events: &Value) -> Vec<String> {
-    events["events"]
-        .as_array()
-        .unwrap()
+fn texts(events: &Events) -> Vec<String> {
+    events
+        .events
         .iter()
-        .map(|e| {
-            format!(
-                "{} {}",
-                e["kind"].as_str().unwrap(),
-                e["text"].as_str().unwrap()
-            )
-        })
+        .map(|e| format!("{} {}", e.kind, e.text))
         .collect()
 }
 
@@ -54,14 +47,14 @@ fn status_names_every_page_and_members_pages_may_read_events() {
     cluster.wait_leader(Duration::from_secs(10));
     let n1 = cluster.node(1);
     let status = n1.status().unwrap();
-    assert_eq!(status["pace"]["heartbeat_ms"], 50);
-    assert_eq!(status["pace"]["timeout_ms"], 300);
-    assert_eq!(status["faults_allowed"], false);
-    assert!(status["fault"].is_null());
-    for peer in status["peers"].as_array().unwrap() {
-        let id = peer["id"].as_u64().unwrap() as u16;
+    assert_eq!(status.pace.heartbeat_ms, 50);
+    assert_eq!(status.pace.timeout_ms, 300);
+    assert!(!status.faults_allowed);
+    assert!(status.fault.is_none());
+    for peer in &status.peers {
+        let id = peer.id;
         assert_eq!(
-            peer["http"].as_str(),
+            peer.http.as_deref(),
             Some(cluster.node(id).http.to_string().as_str()),
             "node {id}'s page"
         );
@@ -111,21 +104,20 @@ fn events_tell_the_election_and_faults_need_the_flag() {
     );
     // Every datagram of the election is there, named and addressed.
     let all = events(follower, 0);
-    let arrows = all["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["from"].is_u64());
+    let arrows = all.events.iter().filter(|e| e.from.is_some());
     assert!(arrows.count() > 0, "no election datagram among {theirs:#?}");
 
     assert_eq!(follower.send("GET", "/events?since=x", "").0, 400);
     let (status, body) = lp.send("POST", "/fault", "action=crash&seconds=1");
     assert_eq!(status, 403, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("--allow-faults"));
-    assert_eq!(lp.status().unwrap()["role"], "leader", "nothing happened");
+    assert!(read::<Refusal>(&body)
+        .unwrap()
+        .error
+        .contains("--allow-faults"));
+    assert_eq!(lp.status().unwrap().role, Role::Leader, "nothing happened");
 
     // A long-poll answers as soon as something happens: a commit.
-    let last = events(lp, 0)["next"].as_u64().unwrap();
+    let last = events(lp, 0).next;
     let started = Instant::now();
     let waiting = std::thread::scope(|s| {
         let poll = s.spawn(|| events(lp, last));
@@ -138,7 +130,7 @@ fn events_tell_the_election_and_faults_need_the_flag() {
         texts(&waiting)
             .iter()
             .any(|t| t.starts_with("commit committed seq")),
-        "{waiting}"
+        "{waiting:?}"
     );
 }
 
@@ -159,8 +151,8 @@ fn a_cut_off_leader_is_replaced_and_a_crashed_node_comes_back_with_the_board() {
     let mut new = None;
     assert!(
         wait_until(Duration::from_secs(5), || {
-            new = other.status().and_then(|s| s["leader"].as_u64());
-            new.is_some_and(|l| l != u64::from(leader))
+            new = other.status().and_then(|s| s.leader);
+            new.is_some_and(|l| l != leader)
         }),
         "no new leader while node {leader} is cut off"
     );
@@ -171,11 +163,9 @@ fn a_cut_off_leader_is_replaced_and_a_crashed_node_comes_back_with_the_board() {
     // Healed early, it follows the new leader and has every write.
     assert_eq!(old.send("POST", "/fault", "action=heal").0, 202);
     assert!(
-        wait_until(Duration::from_secs(10), || old.status().is_some_and(|s| s
-            ["leader"]
-            .as_u64()
-            == new
-            && s["role"] == "follower")),
+        wait_until(Duration::from_secs(10), || old
+            .status()
+            .is_some_and(|s| s.leader == new && s.role == Role::Follower)),
         "the healed node does not follow the new leader: {:?}",
         old.status()
     );
@@ -183,7 +173,7 @@ fn a_cut_off_leader_is_replaced_and_a_crashed_node_comes_back_with_the_board() {
 
     // Crash and reboot: down (503) for a second, then back with no memory,
     // and it recovers the whole board from the cluster.
-    let before = events(other, 0)["next"].as_u64().unwrap();
+    let before = events(other, 0).next;
     let (status, _) = other.send("POST", "/fault", "action=crash&seconds=1");
     assert_eq!(status, 202);
     assert_eq!(
@@ -229,7 +219,10 @@ fn a_crash_lasts_long_enough_to_be_noticed() {
     let (status, body) = node.send("POST", "/fault", "action=crash&seconds=1");
     assert_eq!(status, 202, "{body}");
     assert!(
-        body["fault"].as_str().unwrap().contains("back in 6 s"),
+        read::<FaultStarted>(&body)
+            .unwrap()
+            .fault
+            .contains("back in 6 s"),
         "{body}"
     );
 }

@@ -9,7 +9,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use blackboard::answers::Status;
+use blackboard::answers::{Board, Entry, Refusal, Status};
 use blackboard::wire::{self, Command as Cmd, Envelope, Epoch, LogPos, Message};
 use support::{bin, wait_until, Client, TestCluster};
 
@@ -34,14 +34,10 @@ fn tried(what: &str) {
 }
 
 /// Every node answers and shows the same board as before.
-fn intact(cluster: &TestCluster, before: &serde_json::Value) {
+fn intact(cluster: &TestCluster, before: &Board) {
     for p in cluster.up() {
         let board = p.board().expect("node answers");
-        assert_eq!(
-            board["entries"], before["entries"],
-            "node {} board changed",
-            p.id
-        );
+        assert_eq!(board.entries, before.entries, "node {} board changed", p.id);
     }
     println!("  -> every node answered with its board intact");
 }
@@ -52,7 +48,7 @@ fn idle_and_slow_connections_do_not_stall_the_node() {
     cluster.wait_leader(Duration::from_secs(10));
     let node = cluster.node(1);
     assert_eq!(node.add("before").0, 201);
-    let before = node.board().unwrap();
+    assert!(node.board().is_some());
 
     // A node that waited on any one connection would hang here: the idle
     // ones never send, and the slow one is incomplete until the loop below
@@ -100,14 +96,9 @@ fn idle_and_slow_connections_do_not_stall_the_node() {
     assert_eq!(statuses, ["200", "201", "200"], "{all}");
     println!("  -> answered in order: {statuses:?}");
 
-    let mut after = before.clone();
-    after["entries"] = node.board().unwrap()["entries"].clone();
-    let texts: Vec<&str> = after["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["text"].as_str().unwrap())
-        .collect();
+    // Only its entries count (`intact` compares nothing else).
+    let after = node.board().unwrap();
+    let texts = after.texts();
     assert!(texts.contains(&"before") && texts.contains(&"slowx") && texts.contains(&"pipe"));
     assert!(wait_until(Duration::from_secs(10), || cluster.converged()));
     intact(&cluster, &after);
@@ -163,7 +154,8 @@ fn a_connection_kept_alive_past_the_listeners_timeout_is_still_served() {
     }
     let status = node.status().expect("a new connection is served");
     assert_eq!(
-        status["counters"]["http_accept_restarts"], 0,
+        status.counters.driver.get("http_accept_restarts"),
+        Some(&0),
         "the server had to be rebuilt"
     );
     println!("  -> {answered} answers on one connection, no restart, new connections served");
@@ -242,9 +234,7 @@ fn forged_and_replayed_datagrams_are_refused() {
     // answer, never from a node's own board.
     let mut posted: Vec<(u64, &str)> = Vec::new();
     let mut post = |node: &support::Proc, text: &'static str| {
-        let (status, body) = node.add(text);
-        assert_eq!(status, 201, "post {text}: {body}");
-        let id = body["id"].as_u64().expect("POST answer has id");
+        let id = node.written(text).id.expect("POST answer has id");
         posted.push((id, text));
     };
     for t in ["one", "two"] {
@@ -286,11 +276,7 @@ fn forged_and_replayed_datagrams_are_refused() {
 
     // Let the flood drain (the kernel drops what overflows the socket buffer)
     // before the datagrams that matter.
-    let malformed = || {
-        node.status()
-            .and_then(|s| s["counters"]["dropped"]["malformed"].as_u64())
-            .unwrap_or(0)
-    };
+    let malformed = || node.status().map_or(0, |s| s.counters.dropped("malformed"));
     let mut seen = malformed();
     while wait_until(Duration::from_millis(300), || malformed() > seen) {
         seen = malformed();
@@ -311,7 +297,7 @@ fn forged_and_replayed_datagrams_are_refused() {
         },
         Message::Append {
             epoch: Epoch {
-                number: status["epoch"].as_u64().unwrap(),
+                number: status.epoch,
                 leader: victim,
                 boot: 7,
             },
@@ -352,20 +338,18 @@ fn forged_and_replayed_datagrams_are_refused() {
 
     let ok = wait_until(Duration::from_secs(10), || {
         node.status().is_some_and(|s| {
-            let d = &s["counters"]["dropped"];
-            d["malformed"].as_u64() > Some(1000)
-                && d["cluster"].as_u64() >= Some(1)
-                && d["version"].as_u64() >= Some(1)
+            let d = &s.counters;
+            d.dropped("malformed") > 1000 && d.dropped("cluster") >= 1 && d.dropped("version") >= 1
         })
     });
     assert!(
         ok,
         "drops not counted: {:?}",
-        node.status().map(|s| s["counters"]["dropped"].clone())
+        node.status().map(|s| s.counters.dropped)
     );
     println!(
-        "  -> dropped and counted: {}",
-        node.status().unwrap()["counters"]["dropped"]
+        "  -> dropped and counted: {:?}",
+        node.status().unwrap().counters.dropped
     );
     assert_eq!(
         cluster.agreed_leader(),
@@ -373,12 +357,17 @@ fn forged_and_replayed_datagrams_are_refused() {
         "the leader was unseated"
     );
     post(node, "still working");
-    let expected = serde_json::json!({
-        "entries": posted
+    // Only its entries count (`intact` compares nothing else).
+    let expected = Board {
+        seq: 0,
+        entries: posted
             .iter()
-            .map(|(id, text)| serde_json::json!({"id": id, "text": text}))
-            .collect::<Vec<_>>()
-    });
+            .map(|&(id, text)| Entry {
+                id,
+                text: text.into(),
+            })
+            .collect(),
+    };
     assert!(wait_until(Duration::from_secs(10), || cluster.converged()));
     intact(&cluster, &expected);
 }
@@ -566,8 +555,8 @@ fn truncated_or_misframed_bodies_never_reach_the_board() {
         let (status, body) = raw_post(node.http, &request, then_close);
         let body = body.trim();
         println!("  -> {status}: {body}");
-        let error: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-        if status != want || !error["error"].is_string() {
+        let error = serde_json::from_str::<Refusal>(body);
+        if status != want || error.is_err() {
             wrong.push(format!(
                 "{what}: wanted {want} and a JSON error, got {status} {body}"
             ));
@@ -576,8 +565,8 @@ fn truncated_or_misframed_bodies_never_reach_the_board() {
             wrong.push(format!("{what}: the 501 does not name what works: {body}"));
         }
         let board = node.board().expect("the node answers");
-        if board["entries"] != last["entries"] {
-            wrong.push(format!("{what}: the board changed: {}", board["entries"]));
+        if board.entries != last.entries {
+            wrong.push(format!("{what}: the board changed: {:?}", board.entries));
         }
         last = board;
     }
@@ -587,17 +576,9 @@ fn truncated_or_misframed_bodies_never_reach_the_board() {
     // bad ones had slipped in would be ordered before it, hence seen too.
     assert_eq!(node.add("after").0, 201);
     let after = node.board().unwrap();
-    let texts = |board: &serde_json::Value| -> Vec<String> {
-        board["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["text"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    let mut expected = texts(&before);
-    expected.push("after".to_owned());
-    assert_eq!(texts(&after), expected, "something slipped in");
+    let mut expected = before.texts();
+    expected.push("after");
+    assert_eq!(after.texts(), expected, "something slipped in");
     assert!(wait_until(Duration::from_secs(10), || cluster.converged()));
     intact(&cluster, &after);
 }

@@ -14,7 +14,8 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use blackboard::answers::{Board, Role, Status};
+use serde::de::DeserializeOwned;
 use support::{bin, encode, wait_until, Client};
 
 /// A fresh folder for one test: the launcher's TMPDIR and the test's logs.
@@ -190,27 +191,24 @@ fn gone(pid: u32) -> bool {
     !Path::new(&format!("/proc/{pid}")).exists()
 }
 
-fn get_json(port: u16, path: &str) -> Option<Value> {
+/// GET `path` of the node on `port`, its body read as `T`.
+fn get<T: DeserializeOwned>(port: u16, path: &str) -> Option<T> {
     let mut client = Client::new(addr(port)).with_timeout(Duration::from_secs(2));
-    serde_json::from_str(&client.get(path).ok()?.body).ok()
+    client.get(path).ok()?.json().ok()
+}
+
+fn node_status(port: u16) -> Option<Status> {
+    get(port, "/status")
 }
 
 /// `counters.dropped.cluster` of the node on `port`.
 fn dropped_cluster(port: u16) -> u64 {
-    get_json(port, "/status")
-        .and_then(|s| s["counters"]["dropped"]["cluster"].as_u64())
-        .unwrap_or(0)
+    node_status(port).map_or(0, |s| s.counters.dropped("cluster"))
 }
 
 fn texts(port: u16) -> Option<Vec<String>> {
-    let board = get_json(port, "/board?stale=1")?;
-    let entries = board["entries"].as_array()?;
-    Some(
-        entries
-            .iter()
-            .filter_map(|e| Some(e["text"].as_str()?.to_owned()))
-            .collect(),
-    )
+    let board: Board = get(port, "/board?stale=1")?;
+    Some(board.texts().into_iter().map(str::to_owned).collect())
 }
 
 #[test]
@@ -253,8 +251,8 @@ fn a_second_launch_on_taken_ports_starts_nothing_and_names_the_port() {
 
     // The first launch and its nodes are untouched.
     assert!(first.child.try_wait().unwrap().is_none(), "still running");
-    let status = get_json(24100, "/status").expect("node 1 still answers");
-    assert_eq!(status["id"], 1);
+    let status = node_status(24100).expect("node 1 still answers");
+    assert_eq!(status.id, 1);
     assert!(!gone(holder));
 }
 
@@ -281,8 +279,7 @@ fn a_leftover_node_of_another_launch_is_refused() {
             .unwrap(),
     );
     assert!(
-        wait_until(Duration::from_secs(10), || get_json(24201, "/status")
-            .is_some()),
+        wait_until(Duration::from_secs(10), || node_status(24201).is_some()),
         "the leftover answers"
     );
     let before = [dropped_cluster(24200), dropped_cluster(24202)];
@@ -313,12 +310,13 @@ fn a_leftover_node_of_another_launch_is_refused() {
     );
     // Nor do its datagrams keep node 2 alive (once the 300 ms failure
     // timeout since the kill has passed).
-    let two_alive = |port| get_json(port, "/status").map(|s| s["peers"][1]["alive"].clone());
+    let two_alive = |port| {
+        let status = node_status(port)?;
+        Some(status.peers.iter().find(|m| m.id == 2)?.alive)
+    };
     assert!(
         wait_until(Duration::from_secs(5), || {
-            [24200, 24202]
-                .iter()
-                .all(|&p| two_alive(p) == Some(Value::from(false)))
+            [24200, 24202].iter().all(|&p| two_alive(p) == Some(false))
         }),
         "node 2 counts as down at nodes 1 and 3: {:?} {:?}",
         two_alive(24200),
@@ -347,7 +345,7 @@ fn a_restarted_node_stops_with_the_launcher() {
         wait_until(Duration::from_secs(5), || gone(first[1])),
         "the old one was killed"
     );
-    assert_eq!(get_json(24301, "/status").unwrap()["id"], 2);
+    assert_eq!(node_status(24301).unwrap().id, 2);
 
     let status = launch.terminate();
     assert!(status.success(), "{status}");
@@ -373,15 +371,15 @@ fn status_gives_one_line_per_node() {
     });
     // The line says what the node says: wait until they have settled (a
     // node may still be loading the board from the leader).
-    let role = |id: u16| get_json(24400 + id - 1, "/status").map(|s| s["role"].clone());
+    let role = |id: u16| node_status(24400 + id - 1).map(|s| s.role);
     assert!(wait_until(Duration::from_secs(10), || {
         (1..=3u16).filter(|&id| id != victim).all(|id| {
             role(id)
-                == Some(Value::from(if id == leader {
-                    "leader"
+                == Some(if id == leader {
+                    Role::Leader
                 } else {
-                    "follower"
-                }))
+                    Role::Follower
+                })
         })
     }));
     launch.send("status");

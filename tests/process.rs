@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use blackboard::answers::{Board, Role};
 use support::{wait_until, TestCluster};
 
 #[test]
@@ -25,9 +26,8 @@ fn five_nodes_one_order_through_failover_and_reboot() {
                     (0..10)
                         .map(|k| {
                             let text = format!("n{}-{k}", p.id);
-                            let (status, body) = p.add(&text);
-                            assert_eq!(status, 201, "post {text} at node {}: {body}", p.id);
-                            (text, body["id"].as_u64().unwrap())
+                            let id = p.written(&text).id.unwrap();
+                            (text, id)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -101,7 +101,7 @@ fn five_nodes_one_order_through_failover_and_reboot() {
             && cluster
                 .node(first)
                 .status()
-                .is_some_and(|s| s["role"] == "follower")),
+                .is_some_and(|s| s.role == Role::Follower)),
         "the restarted node did not catch up"
     );
     assert_eq!(
@@ -138,12 +138,9 @@ fn a_write_answers_only_once_applied_where_it_was_asked() {
     let leader = cluster.wait_leader(Duration::from_secs(10));
     for p in &cluster.nodes {
         let text = format!("mine-{}", p.id);
-        let (status, body) = p.add(&text);
-        assert_eq!(status, 201, "{body}");
+        let answered = p.written(&text).seq;
         // Immediately visible at the node that answered, at its seq or later.
-        let board = p.board().expect("node answers GET /board");
-        let shown = board["seq"].as_u64().expect("board has seq");
-        let answered = body["seq"].as_u64().expect("POST answer has seq");
+        let shown = p.board().expect("node answers GET /board").seq;
         assert!(
             shown >= answered,
             "node {} shows seq {shown} after answering seq {answered}",
@@ -163,12 +160,12 @@ fn long_poll_answers_when_the_board_moves() {
     cluster.wait_leader(Duration::from_secs(10));
     // A board still moving would answer the poll at once.
     assert!(wait_until(Duration::from_secs(10), || cluster.converged()));
-    let seq = cluster.node(2).board().unwrap()["seq"].as_u64().unwrap();
+    let seq = cluster.node(2).board().unwrap().seq;
     let parked = || {
         cluster
             .node(2)
             .status()
-            .and_then(|s| s["counters"]["http_long_polls"].as_u64())
+            .map(|s| s.counters.get("http_long_polls"))
     };
     let parked_before = parked().unwrap();
     // Half the long-poll deadline: an answer within it came from the change.
@@ -191,8 +188,8 @@ fn long_poll_answers_when_the_board_moves() {
             .join()
             .unwrap()
             .expect("the long-poll answered on the change, before its deadline");
-        let board: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
-        assert!(board["seq"].as_u64().unwrap() > seq);
+        let board: Board = answer.json().unwrap();
+        assert!(board.seq > seq);
     });
 }
 
@@ -202,14 +199,13 @@ fn every_node_shows_every_member_and_its_role() {
     let leader = cluster.wait_leader(Duration::from_secs(10));
     let shown = |p: &support::Proc| {
         let status = p.status()?;
-        let peers = status["peers"].as_array()?.clone();
-        Some(peers.iter().all(|m| {
-            let want = if m["id"] == leader {
-                "leader"
+        Some(status.peers.iter().all(|m| {
+            let want = if m.id == leader {
+                Role::Leader
             } else {
-                "follower"
+                Role::Follower
             };
-            m["alive"] == true && m["role"] == want && m["attribute"].is_u64()
+            m.alive && m.role == want && m.attribute.is_some()
         }))
     };
     assert!(

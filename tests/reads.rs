@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use blackboard::answers::Board;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use support::{wait_until, TestCluster};
@@ -79,7 +80,7 @@ fn boards_are_the_same_bytes_at_every_node_and_a_minority_refuses_to_read() {
     assert!(wait_until(Duration::from_secs(10), || {
         let seqs: Vec<_> = cluster
             .up()
-            .map(|p| p.local_board().map(|b| b["seq"].clone()))
+            .map(|p| p.local_board().map(|b| b.seq))
             .collect();
         seqs.iter().all(|s| s.is_some() && *s == seqs[0])
     }));
@@ -91,9 +92,9 @@ fn boards_are_the_same_bytes_at_every_node_and_a_minority_refuses_to_read() {
         assert_eq!(node.as_deref(), Some((i + 1).to_string().as_str()));
     }
     assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&answers[0].1).unwrap()["entries"]
-            .as_array()
+        serde_json::from_str::<Board>(&answers[0].1)
             .unwrap()
+            .entries
             .len(),
         100
     );
@@ -113,7 +114,7 @@ fn boards_are_the_same_bytes_at_every_node_and_a_minority_refuses_to_read() {
     assert!(body.contains("n1-0"));
     let counted = |id: u16, name: &str| {
         let status = cluster.node(id).status().expect("status");
-        status["counters"][name].as_u64().expect("counted")
+        status.counters.get(name)
     };
     assert!(counted(4, "reads_refused") >= 1);
     assert!(counted(5, "reads_stale") >= 1);
@@ -138,14 +139,14 @@ fn a_paused_leader_never_answers_from_its_old_board() {
             let leaders: Vec<_> = others
                 .iter()
                 .filter_map(|&i| cluster.node(i).status())
-                .map(|s| s["leader"].as_u64())
+                .map(|s| s.leader)
                 .collect();
-            new = leaders[0].filter(|&l| l != u64::from(old));
+            new = leaders[0].filter(|&l| l != old);
             leaders.len() == others.len() && new.is_some() && leaders.iter().all(|l| *l == new)
         }),
         "the others elect a new leader"
     );
-    let new = u16::try_from(new.unwrap()).unwrap();
+    let new = new.unwrap();
     post(&cluster, new, "after");
     // Reads reach the old leader while it is stopped, so that it meets
     // them first thing when it wakes, still believing it leads.

@@ -14,7 +14,15 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use blackboard::answers::{Board, Role, Status, Written};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+/// A JSON body read as one of the answer types (`blackboard::answers`), or
+/// none when it is not one.
+pub fn read<T: DeserializeOwned>(body: &Value) -> Option<T> {
+    T::deserialize(body).ok()
+}
 
 pub struct Proc {
     pub id: u16,
@@ -130,8 +138,8 @@ impl TestCluster {
         let mut leader = None;
         for p in self.up() {
             let status = p.status()?;
-            let l = status["leader"].as_u64()? as u16;
-            if status["role"] == "recovering" || leader.is_some_and(|x| x != l) {
+            let l = status.leader?;
+            if status.role == Role::Recovering || leader.is_some_and(|x| x != l) {
                 return None;
             }
             leader = Some(l);
@@ -155,11 +163,11 @@ impl TestCluster {
 
     /// True when every running node shows the same seq and the same entries.
     pub fn converged(&self) -> bool {
-        let boards: Vec<Value> = self.up().filter_map(Proc::board).collect();
+        let boards: Vec<Board> = self.up().filter_map(Proc::board).collect();
         boards.len() == self.up().count()
             && boards
                 .windows(2)
-                .all(|w| w[0]["seq"] == w[1]["seq"] && w[0]["entries"] == w[1]["entries"])
+                .all(|w| w[0].seq == w[1].seq && w[0].entries == w[1].entries)
     }
 }
 
@@ -231,8 +239,8 @@ impl Proc {
     }
 
     /// This node's own copy of the board (`?stale=1`): no round trip.
-    pub fn local_board(&self) -> Option<Value> {
-        self.get_json("/board?stale=1")
+    pub fn local_board(&self) -> Option<Board<'static>> {
+        self.get("/board?stale=1")
     }
 
     /// Open file descriptors of the running process (from /proc).
@@ -249,26 +257,35 @@ impl Proc {
         Client::new(self.http).with_timeout(Duration::from_secs(10))
     }
 
-    pub fn get_json(&self, path: &str) -> Option<Value> {
+    /// GET `path`, its body read as `T` (none when no answer or not a `T`).
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Option<T> {
         let r = self
             .client()
             .with_timeout(Duration::from_secs(2))
             .get(path)
             .ok()?;
-        serde_json::from_str(&r.body).ok()
+        r.json().ok()
     }
 
-    pub fn status(&self) -> Option<Value> {
-        self.get_json("/status")
+    pub fn status(&self) -> Option<Status> {
+        self.get("/status")
     }
 
-    pub fn board(&self) -> Option<Value> {
-        self.get_json("/board")
+    pub fn board(&self) -> Option<Board<'static>> {
+        self.get("/board")
     }
 
     /// Posts `entry=text` to /board: (status, body).
     pub fn add(&self, text: &str) -> (u16, Value) {
         self.send("POST", "/board", &format!("entry={}", encode(text)))
+    }
+
+    /// Posts `entry=text` to /board and expects it acknowledged (201): the
+    /// write's answer.
+    pub fn written(&self, text: &str) -> Written {
+        let (status, body) = self.add(text);
+        assert_eq!(status, 201, "post {text:?} at node {}: {body}", self.id);
+        read(&body).unwrap_or_else(|| panic!("post {text:?} at node {}: {body}", self.id))
     }
 
     pub fn send(&self, method: &str, path: &str, form: &str) -> (u16, Value) {
@@ -284,11 +301,8 @@ impl Proc {
 
     /// The board's texts, or none when the node answers no board (a 503).
     pub fn texts(&self) -> Vec<String> {
-        let board = self.board().unwrap_or(Value::Null);
-        let entries = board["entries"].as_array().map_or(&[][..], Vec::as_slice);
-        entries
-            .iter()
-            .map(|e| e["text"].as_str().unwrap().to_owned())
-            .collect()
+        self.board().map_or_else(Vec::new, |board| {
+            board.texts().into_iter().map(str::to_owned).collect()
+        })
     }
 }
