@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use blackboard::answers::Refusal;
-use support::{bin, read, wait_until, TestCluster};
+use support::{bin, read, wait_until, Ask, TestCluster};
 
 #[test]
 fn bad_requests_get_clear_errors_and_change_nothing() {

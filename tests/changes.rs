@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use blackboard::answers::{Board, Changes, Op, Written};
 use rand::{Rng, SeedableRng};
-use support::{wait_until, Client, Proc, TestCluster};
+use support::{wait_until, Ask, Client, Proc, TestCluster};
 
 /// A board as the page holds it: id -> text, at a seq.
 #[derive(Debug, PartialEq)]

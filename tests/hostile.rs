@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use blackboard::answers::{Board, Entry, Refusal, Status};
 use blackboard::wire::{self, Command as Cmd, Envelope, Epoch, LogPos, Message};
-use support::{bin, wait_until, Client, TestCluster};
+use support::{bin, wait_until, Ask, Client, TestCluster};
 
 /// A child process that dies with the test, even when an assertion fails.
 struct KillOnDrop(std::process::Child);

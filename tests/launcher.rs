@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use blackboard::answers::{Board, Role, Status};
 use serde::de::DeserializeOwned;
-use support::{bin, encode, wait_until, Client};
+use support::{bin, encode, wait_until, Ask, Client};
 
 /// A fresh folder for one test: the launcher's TMPDIR and the test's logs.
 fn folder(name: &str) -> PathBuf {

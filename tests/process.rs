@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use blackboard::answers::{Board, Role};
-use support::{wait_until, TestCluster};
+use support::{wait_until, Ask, TestCluster};
 
 #[test]
 fn five_nodes_one_order_through_failover_and_reboot() {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use blackboard::answers::Board;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use support::{wait_until, TestCluster};
+use support::{wait_until, Ask, TestCluster};
 
 /// Posts `text` at node `at` and expects it acknowledged.
 fn post(cluster: &TestCluster, at: u16, text: &str) {

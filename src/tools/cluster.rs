@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use blackboard::answers::{self, Role};
 
-use crate::tools::harness::Client;
+use crate::tools::harness::{Ask, Client};
 
 /// How long a node may take from its start to answering `/status`.
 const START_LIMIT: Duration = Duration::from_secs(15);

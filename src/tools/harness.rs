@@ -54,22 +54,25 @@ impl Client {
         self.timeout = timeout;
         self
     }
+}
 
-    pub fn get(&mut self, path: &str) -> io::Result<Response> {
+/// What a client of a node does: one request, and its two common forms.
+/// Both clients have it: this one and the benchmark's kept-alive one.
+pub trait Ask {
+    fn request(&mut self, method: &str, path: &str, form: Option<&str>) -> io::Result<Response>;
+
+    fn get(&mut self, path: &str) -> io::Result<Response> {
         self.request("GET", path, None)
     }
 
     /// POSTs a form body (already encoded, e.g. `entry=hi`).
-    pub fn post(&mut self, path: &str, form: &str) -> io::Result<Response> {
+    fn post(&mut self, path: &str, form: &str) -> io::Result<Response> {
         self.request("POST", path, Some(form))
     }
+}
 
-    pub fn request(
-        &mut self,
-        method: &str,
-        path: &str,
-        form: Option<&str>,
-    ) -> io::Result<Response> {
+impl Ask for Client {
+    fn request(&mut self, method: &str, path: &str, form: Option<&str>) -> io::Result<Response> {
         let url = format!("http://{}{path}", self.addr);
         let method = match method {
             "GET" => minreq::Method::Get,

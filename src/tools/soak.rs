@@ -13,7 +13,7 @@ use blackboard::answers::Written;
 use blackboard::words::count;
 
 use crate::tools::cluster::{LocalCluster, Output};
-use crate::tools::harness::{encode, Client};
+use crate::tools::harness::{encode, Ask, Client};
 
 #[derive(Clone, Debug)]
 pub struct SoakOptions {

@@ -6,7 +6,7 @@
 // The launcher's harness: the tests ask nodes the way the tools do.
 #[path = "../../src/tools/harness.rs"]
 mod harness;
-pub use harness::{encode, wait_until, Client};
+pub use harness::{encode, wait_until, Ask, Client};
 
 use std::fs::File;
 use std::net::SocketAddr;

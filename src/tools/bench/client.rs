@@ -11,12 +11,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
+use crate::tools::harness::{Ask, Response};
 
 pub struct Client {
     addr: SocketAddr,
@@ -37,24 +32,12 @@ impl Client {
         self.timeout = timeout;
         self
     }
+}
 
-    pub fn get(&mut self, path: &str) -> io::Result<Response> {
-        self.request("GET", path, None)
-    }
-
-    /// POSTs a form body (already encoded, e.g. `entry=hi`).
-    pub fn post(&mut self, path: &str, form: &str) -> io::Result<Response> {
-        self.request("POST", path, Some(form))
-    }
-
+impl Ask for Client {
     /// One request on the kept-alive connection; reconnects once if the
     /// server closed it in between.
-    pub fn request(
-        &mut self,
-        method: &str,
-        path: &str,
-        form: Option<&str>,
-    ) -> io::Result<Response> {
+    fn request(&mut self, method: &str, path: &str, form: Option<&str>) -> io::Result<Response> {
         let reused = self.conn.is_some();
         match self.try_request(method, path, form) {
             Err(_) if reused => {
@@ -64,7 +47,9 @@ impl Client {
             other => other,
         }
     }
+}
 
+impl Client {
     fn try_request(
         &mut self,
         method: &str,

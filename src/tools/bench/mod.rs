@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use client::{Client, Response};
+use client::Client;
 
 use crate::tools::cluster::{LocalCluster, Member, Output};
-use crate::tools::harness::encode;
+use crate::tools::harness::{encode, Ask, Response};
 use blackboard::answers;
 use blackboard::wire::Kind;
 
