@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use blackboard::core::{Config, Node, PeerStatus, Role, Time, Unavailable};
+use blackboard::core::{Config, Node, Pace, PeerStatus, Role, Time, Unavailable};
 use blackboard::sim::Sim;
 use blackboard::wire::{
     self, Command, Envelope, Epoch, Incarnation, Kind, LogPos, Message, NodeId, Request,
@@ -19,18 +19,13 @@ use blackboard::wire::{
 };
 
 const CLUSTER: u32 = 9;
-const HEARTBEAT: Duration = Duration::from_millis(50);
-const TIMEOUT: Duration = Duration::from_millis(300);
+const HEARTBEAT: Duration = Pace::NORMAL.heartbeat;
+const TIMEOUT: Duration = Pace::NORMAL.timeout;
 
 fn config(id: NodeId, members: &[NodeId]) -> Config {
     Config {
-        id,
-        members: members.to_vec(),
-        heartbeat: HEARTBEAT,
-        timeout: TIMEOUT,
-        request_timeout: Duration::from_secs(3),
-        http_port: 0,
         cluster: CLUSTER,
+        ..Config::new(id, members.to_vec())
     }
 }
 

@@ -47,7 +47,6 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use blackboard::core::{Config, Node, Time, Token};
 use blackboard::wire::{self, Command, Entry, Epoch, Incarnation, LogPos, Message, NodeId, Op};
@@ -56,13 +55,8 @@ const CLUSTER: u32 = 9;
 
 fn config(id: NodeId, members: &[NodeId]) -> Config {
     Config {
-        id,
-        members: members.to_vec(),
-        heartbeat: Duration::from_millis(50),
-        timeout: Duration::from_millis(300),
-        request_timeout: Duration::from_secs(3),
-        http_port: 0,
         cluster: CLUSTER,
+        ..Config::new(id, members.to_vec())
     }
 }
 

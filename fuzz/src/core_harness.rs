@@ -23,7 +23,6 @@
 //! forged datagrams may legitimately fool nodes into disagreeing.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::time::Duration;
 
 use blackboard::board::Board;
 use blackboard::core::{Config, Node, Time, Token};
@@ -49,13 +48,8 @@ const MAX_RECEIVED: usize = MAX_DATAGRAM + 1;
 
 pub fn config(id: NodeId) -> Config {
     Config {
-        id,
-        members: MEMBERS.to_vec(),
-        heartbeat: Duration::from_millis(50),
-        timeout: Duration::from_millis(300),
-        request_timeout: Duration::from_millis(3000),
-        http_port: 0,
         cluster: CLUSTER,
+        ..Config::new(id, MEMBERS.to_vec())
     }
 }
 

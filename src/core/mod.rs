@@ -83,7 +83,45 @@ pub struct Config {
     pub cluster: u32,
 }
 
+/// A node's timings. The one place their defaults are written: the sim,
+/// the tests and the command line's `--pace` all take them from here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pace {
+    pub heartbeat: Duration,
+    pub timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Pace {
+    /// A failure seen within 300 ms, an election within a few hundred more.
+    pub const NORMAL: Pace = Pace {
+        heartbeat: Duration::from_millis(50),
+        timeout: Duration::from_millis(300),
+        request_timeout: Duration::from_millis(3000),
+    };
+    /// Slow enough to watch; a write waits out an election that takes seconds.
+    pub const DEMO: Pace = Pace {
+        heartbeat: Duration::from_millis(500),
+        timeout: Duration::from_millis(3000),
+        request_timeout: Duration::from_millis(10_000),
+    };
+}
+
 impl Config {
+    /// Member `id` of `members` at the normal pace, with no HTTP port to
+    /// tell and cluster identity 0.
+    pub fn new(id: NodeId, members: Vec<NodeId>) -> Config {
+        Config {
+            id,
+            members,
+            heartbeat: Pace::NORMAL.heartbeat,
+            timeout: Pace::NORMAL.timeout,
+            request_timeout: Pace::NORMAL.request_timeout,
+            http_port: 0,
+            cluster: 0,
+        }
+    }
+
     pub fn majority(&self) -> usize {
         self.members.len() / 2 + 1
     }
@@ -1036,13 +1074,8 @@ mod tests {
 
     fn config(id: NodeId) -> Config {
         Config {
-            id,
-            members: vec![1, 2, 3],
-            heartbeat: Duration::from_millis(50),
-            timeout: Duration::from_millis(300),
-            request_timeout: Duration::from_secs(3),
-            http_port: 0,
             cluster: 9,
+            ..Config::new(id, vec![1, 2, 3])
         }
     }
 

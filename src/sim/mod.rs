@@ -174,13 +174,8 @@ impl Sim {
     /// A cluster of `n` nodes, all just booted, with default timing.
     pub fn new(n: u16, seed: u64) -> Sim {
         let config = Config {
-            id: 0,
-            members: (1..=n).collect(),
-            heartbeat: Duration::from_millis(50),
-            timeout: Duration::from_millis(300),
-            request_timeout: Duration::from_millis(3000),
-            http_port: 0,
             cluster: 0x5151,
+            ..Config::new(0, (1..=n).collect())
         };
         Sim::with_config(config, seed)
     }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use blackboard::core::Pace;
 use blackboard::node::Options;
 use blackboard::wire::{NodeId, WIRE_VERSION};
 
@@ -569,25 +570,23 @@ where
 /// The longest wait a timing flag takes: an hour.
 const MAX_MS: u64 = 3_600_000;
 
-fn millis(g: &Given, flag: &str, default: u64) -> Result<Duration, String> {
-    let ms = match g.given(flag) {
-        Some(v) => ranged(flag, v, 1, MAX_MS)?,
-        None => default,
-    };
-    Ok(Duration::from_millis(ms))
+fn millis(g: &Given, flag: &str, default: Duration) -> Result<Duration, String> {
+    match g.given(flag) {
+        Some(v) => Ok(Duration::from_millis(ranged(flag, v, 1, MAX_MS)?)),
+        None => Ok(default),
+    }
 }
 
 /// Heartbeat, failure timeout and request timeout: the pace gives the
 /// defaults, the explicit flags override them.
 fn timing(g: &Given, pace: &str) -> Result<(Duration, Duration, Duration), String> {
-    let (heartbeat, timeout, request) = match pace {
-        "normal" => (50, 300, 3000),
-        // At the demo's pace an election takes seconds: a write waits it out.
-        "demo" => (500, 3000, 10_000),
+    let defaults = match pace {
+        "normal" => Pace::NORMAL,
+        "demo" => Pace::DEMO,
         other => return Err(format!("--pace needs normal or demo, got {other}")),
     };
-    let heartbeat = millis(g, "--heartbeat-ms", heartbeat)?;
-    let timeout = millis(g, "--timeout-ms", timeout)?;
+    let heartbeat = millis(g, "--heartbeat-ms", defaults.heartbeat)?;
+    let timeout = millis(g, "--timeout-ms", defaults.timeout)?;
     if timeout < heartbeat * 2 {
         return Err(format!(
             "--timeout-ms must be at least twice --heartbeat-ms, got {} and {}",
@@ -595,7 +594,7 @@ fn timing(g: &Given, pace: &str) -> Result<(Duration, Duration, Duration), Strin
             heartbeat.as_millis()
         ));
     }
-    let request = millis(g, "--request-timeout-ms", request)?;
+    let request = millis(g, "--request-timeout-ms", defaults.request_timeout)?;
     Ok((heartbeat, timeout, request))
 }
 
