@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Short coverage-guided fuzz run of every target in fuzz/ (cargo-fuzz, libFuzzer).
+# Short coverage-guided fuzz run of every target in fuzz/ (libFuzzer, through
+# libfuzzer-sys; `cargo fuzz` works on the same targets by hand).
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]      (default 20)
 #
@@ -8,9 +9,9 @@
 #                                             has no unsafe code, and targets run ~3x faster)
 #      FUZZ_KEEP=1                            keep the temporary directory
 #
-# The targets build on the stable toolchain: RUSTC_BOOTSTRAP=1 lets it accept
-# the -Z flags cargo-fuzz passes (a nightly toolchain works too). Debug
-# assertions, including integer overflow checks, are on (cargo fuzz -a).
+# The targets build on the stable toolchain (RUSTC_BOOTSTRAP=1 lets it accept
+# -Zsanitizer when one is asked for). Debug assertions, including integer
+# overflow checks, are on (as with cargo fuzz -a).
 # Each target runs on a copy of its committed seed corpus (fuzz/corpus/T) in a
 # temporary directory, so the repository stays clean. One target at a time,
 # one process: the run uses a single core.
@@ -33,17 +34,30 @@ sanitizer=${FUZZ_SANITIZER:-none}
 export RUSTC_BOOTSTRAP=1
 started=$(date +%s)
 
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "=== installing cargo-fuzz"
-    cargo install cargo-fuzz --version '^0.13' --locked || {
-        echo "fuzz: could not install cargo-fuzz" >&2
-        exit 2
-    }
-fi
+# The targets are built the way `cargo fuzz build -a` builds them (its
+# coverage flags, release with debug assertions, one codegen unit) but by
+# cargo itself: CI starts from a clean machine, and installing cargo-fuzz
+# took a minute of its 15.
+host=$(rustc -vV | sed -n 's/^host: //p')
+flags="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4"
+flags+=" -Cllvm-args=-sanitizer-coverage-inline-8bit-counters"
+flags+=" -Cllvm-args=-sanitizer-coverage-pc-table"
+flags+=" -Cllvm-args=-sanitizer-coverage-trace-compares"
+flags+=" -Cllvm-args=-sanitizer-coverage-stack-depth"
+flags+=" --cfg fuzzing -Cdebug-assertions -Ccodegen-units=1"
+case $sanitizer in
+none) ;;
+address | leak | memory | thread) flags+=" -Zsanitizer=$sanitizer" ;;
+*)
+    echo "fuzz: FUZZ_SANITIZER must be none, address, leak, memory or thread" >&2
+    exit 2
+    ;;
+esac
+bin_dir=fuzz/target/$host/release
 
-targets=${FUZZ_TARGETS:-$(cargo fuzz list 2>/dev/null)}
+targets=${FUZZ_TARGETS:-$(sed -n '/^\[\[bin\]\]/,/^name/s/^name = "\(.*\)"/\1/p' fuzz/Cargo.toml)}
 if [ -z "$targets" ]; then
-    echo "fuzz: no targets (cargo fuzz list failed)" >&2
+    echo "fuzz: no targets ([[bin]] in fuzz/Cargo.toml)" >&2
     exit 2
 fi
 
@@ -52,8 +66,9 @@ cleanup() { [ -n "${FUZZ_KEEP:-}" ] || rm -rf "$tmp"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "=== building fuzz targets ($(cargo fuzz --version), $(rustc --version), sanitizer $sanitizer)"
-if ! cargo fuzz build -a -s "$sanitizer" >"$tmp/build.log" 2>&1; then
+echo "=== building fuzz targets ($(rustc --version), sanitizer $sanitizer)"
+if ! RUSTFLAGS="$flags" cargo build --manifest-path fuzz/Cargo.toml --target "$host" --release \
+    --config 'profile.release.debug="line-tables-only"' --bins >"$tmp/build.log" 2>&1; then
     grep -E -A 12 '^error' "$tmp/build.log" | head -n 60
     tail -n 5 "$tmp/build.log"
     echo "fuzz: build failed" >&2
@@ -75,7 +90,7 @@ for t in $targets; do
     log=$tmp/$t.log
     echo
     echo "=== $t: ${secs}s from $seeds seeds"
-    cargo fuzz run -a -s "$sanitizer" "$t" "$corpus" -- \
+    "$bin_dir/$t" "$corpus" \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$tmp/artifacts/$t/" >"$log" 2>&1
     rc=$?
@@ -100,11 +115,10 @@ for t in $targets; do
         echo "$t: crash input: $kept ($(wc -c <"$kept") bytes), hex:"
         od -An -v -tx1 "$kept" | tr -d ' \n' | fold -w 96
         echo
-        echo "$t: reproduce: RUSTC_BOOTSTRAP=1 RUST_BACKTRACE=1 cargo fuzz run -a -s $sanitizer $t $kept"
-        echo "$t: minimize:  RUSTC_BOOTSTRAP=1 cargo fuzz tmin -a -s $sanitizer $t $kept"
+        echo "$t: reproduce: RUST_BACKTRACE=1 $bin_dir/$t $kept"
+        echo "$t: minimize:  $bin_dir/$t -minimize_crash=1 -runs=10000 $kept"
         if [ "$t" = core_datagrams ]; then
-            host=$(rustc -vV | sed -n 's/^host: //p')
-            echo "$t: trace:     BLACKBOARD_FUZZ_TRACE=1 fuzz/target/$host/release/$t $kept"
+            echo "$t: trace:     BLACKBOARD_FUZZ_TRACE=1 $bin_dir/$t $kept"
         fi
     else
         echo "$t: no crash input written; full log:"
