@@ -393,7 +393,7 @@ pub fn status_answer(
         sent: traffic(&counters.sent),
         received: traffic(&counters.received),
         dropped: (counters.dropped.iter())
-            .map(|(reason, n)| ((*reason).to_owned(), *n))
+            .map(|(reason, n)| (reason.name().to_owned(), *n))
             .collect(),
         elections: counters.elections,
         driver: (around.extra.iter())

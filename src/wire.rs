@@ -441,16 +441,6 @@ pub enum DecodeError {
     Malformed,
 }
 
-impl DecodeError {
-    pub fn reason(self) -> &'static str {
-        match self {
-            DecodeError::TooShort | DecodeError::BadMagic | DecodeError::Malformed => "malformed",
-            DecodeError::TooLong => "oversized",
-            DecodeError::Version(_) => "version",
-        }
-    }
-}
-
 /// Encodes an envelope; `None` if it would not fit one datagram (callers size
 /// their batches with [`PAYLOAD_BUDGET`], so this is a bug guard, not a path).
 pub fn encode(envelope: &Envelope) -> Option<Vec<u8>> {

@@ -168,13 +168,11 @@ impl Member {
         bytes.len()
     }
 
+    /// Refused for the reason `/status` names `reason`.
     fn dropped(&self, reason: &str) -> u64 {
-        self.node
-            .counters()
-            .dropped
-            .get(reason)
-            .copied()
-            .unwrap_or(0)
+        (self.node.counters().dropped.iter())
+            .find(|(r, _)| r.name() == reason)
+            .map_or(0, |(_, n)| *n)
     }
 
     fn peer(&self, id: NodeId) -> PeerStatus {

@@ -179,18 +179,71 @@ pub struct Traffic {
     pub bytes: u64,
 }
 
+/// Why a datagram was refused; `/status` and `/metrics` count each by its
+/// name. In the order of their names, as the answers list them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Refused {
+    /// Another cluster's (or launch's) identity.
+    Cluster,
+    /// A message no correct member sends (see `Message::plausible`).
+    Implausible,
+    Malformed,
+    Oversized,
+    /// Not from the member its address belongs to.
+    Spoofed,
+    /// From a boot of the sender that a newer one replaced.
+    StaleBoot,
+    /// From a new boot while the known one still talks.
+    UnconfirmedBoot,
+    /// Another wire protocol version.
+    Version,
+}
+
+impl Refused {
+    pub fn name(self) -> &'static str {
+        match self {
+            Refused::Cluster => "cluster",
+            Refused::Implausible => "implausible",
+            Refused::Malformed => "malformed",
+            Refused::Oversized => "oversized",
+            Refused::Spoofed => "spoofed",
+            Refused::StaleBoot => "stale_boot",
+            Refused::UnconfirmedBoot => "unconfirmed_boot",
+            Refused::Version => "version",
+        }
+    }
+}
+
+impl From<wire::DecodeError> for Refused {
+    fn from(err: wire::DecodeError) -> Refused {
+        match err {
+            wire::DecodeError::TooShort
+            | wire::DecodeError::BadMagic
+            | wire::DecodeError::Malformed => Refused::Malformed,
+            wire::DecodeError::TooLong => Refused::Oversized,
+            wire::DecodeError::Version(_) => Refused::Version,
+        }
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Counters {
     pub sent: [Traffic; Kind::ALL.len()],
     pub received: [Traffic; Kind::ALL.len()],
     /// Refused datagrams by reason.
-    pub dropped: BTreeMap<&'static str, u64>,
+    pub dropped: BTreeMap<Refused, u64>,
     /// Elections this node called.
     pub elections: u64,
 }
 
 impl Counters {
-    pub fn drop_one(&mut self, reason: &'static str) {
+    pub fn drop_one(&mut self, reason: Refused) {
         *self.dropped.entry(reason).or_default() += 1;
     }
 }
@@ -418,7 +471,7 @@ impl Node {
                     "node {}: dropped datagram from {from}: {err:?}",
                     self.cfg.id
                 );
-                self.counters.drop_one(err.reason());
+                self.counters.drop_one(err.into());
                 return;
             }
         };
@@ -428,7 +481,7 @@ impl Node {
                 self.cfg.id
             );
             self.counters.drop_one(reason);
-            if reason == "stale_boot" {
+            if reason == Refused::StaleBoot {
                 self.tell_superseded(now, from, envelope.boot);
             }
             return;
@@ -684,21 +737,21 @@ impl Node {
     // ----- plumbing shared by the submodules ----------------------------
 
     /// Why a decoded datagram must not be trusted, if it must not.
-    fn refusal(&self, now: Time, from: NodeId, envelope: &Envelope) -> Option<&'static str> {
+    fn refusal(&self, now: Time, from: NodeId, envelope: &Envelope) -> Option<Refused> {
         if envelope.cluster != self.cfg.cluster {
-            return Some("cluster");
+            return Some(Refused::Cluster);
         }
         if envelope.from != from || from == self.cfg.id {
             // Not from the member its address belongs to, or "from" this
             // node itself: nobody sends to themselves.
-            return Some("spoofed");
+            return Some(Refused::Spoofed);
         }
         if !envelope.message.plausible() {
-            return Some("implausible");
+            return Some(Refused::Implausible);
         }
         let peer = self.peers.get(&from)?;
         if peer.retired.contains(&envelope.boot) {
-            return Some("stale_boot");
+            return Some(Refused::StaleBoot);
         }
         // An unknown boot replaces the known one only once the known one has
         // gone quiet: a straggler from a dead incarnation must never pass
@@ -707,7 +760,7 @@ impl Node {
             .last_heard
             .is_some_and(|t| now.since(t) < self.cfg.timeout);
         if live && peer.boot.is_some_and(|b| b != envelope.boot) {
-            return Some("unconfirmed_boot");
+            return Some(Refused::UnconfirmedBoot);
         }
         None
     }
@@ -1176,7 +1229,10 @@ mod tests {
     fn a_datagram_claiming_to_come_from_this_node_is_refused() {
         let mut node = Member::boot(1);
         node.hears(Incarnation { id: 1, boot: 5 }, Message::Election);
-        assert_eq!(node.node.counters().dropped.get("spoofed"), Some(&1));
+        assert_eq!(
+            node.node.counters().dropped.get(&Refused::Spoofed),
+            Some(&1)
+        );
         assert!(node.sent().is_empty(), "no Alive sent to itself");
     }
 
@@ -1301,7 +1357,10 @@ mod tests {
         node1.waits(320); // node 2's old boot goes quiet; it reboots
         node1.hears(after, no_state(e, false));
         node1.hears(THIRD, no_state(e, false));
-        assert_eq!(node1.node.counters().dropped.get("unconfirmed_boot"), None);
+        assert_eq!(
+            node1.node.counters().dropped.get(&Refused::UnconfirmedBoot),
+            None
+        );
         assert_eq!(
             node1.node.counted_no_state(),
             vec![1],

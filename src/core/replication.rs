@@ -393,7 +393,7 @@ impl Node {
     /// follows it (and has noted the contact).
     fn accept_leader(&mut self, now: Time, from: NodeId, epoch: Epoch, counted: bool) -> bool {
         if epoch.leader != from {
-            self.counters.drop_one("spoofed");
+            self.counters.drop_one(super::Refused::Spoofed);
             return false;
         }
         self.highest_number = self.highest_number.max(epoch.number);

@@ -154,7 +154,7 @@ impl Node {
         }
         for request in requests {
             if request.origin != from || request.boot != boot {
-                self.counters.drop_one("spoofed");
+                self.counters.drop_one(super::Refused::Spoofed);
                 continue;
             }
             self.admit(request);

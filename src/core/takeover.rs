@@ -143,7 +143,7 @@ impl Node {
     /// and otherwise promises -- or, in a trial round, says it would.
     pub(super) fn on_prepare(&mut self, now: Time, from: NodeId, epoch: Epoch, trial: bool) {
         if epoch.leader != from {
-            self.counters.drop_one("spoofed");
+            self.counters.drop_one(super::Refused::Spoofed);
             return;
         }
         self.highest_number = self.highest_number.max(epoch.number);
