@@ -458,7 +458,7 @@ impl Driver {
 
     fn record_fault(&mut self, text: String) {
         self.timeline.record(Event {
-            kind: "fault",
+            kind: crate::core::events::Kind::Fault,
             text,
             from: None,
             to: None,

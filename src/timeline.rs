@@ -77,7 +77,7 @@ impl Timeline {
                 n: r.n,
                 t_ms: r.t_ms,
                 node: self.node,
-                kind: r.event.kind.into(),
+                kind: r.event.kind.name().into(),
                 text: r.event.text.as_str().into(),
                 from: r.event.from,
                 to: r.event.to,
@@ -93,7 +93,7 @@ mod tests {
 
     fn event(text: &str) -> Event {
         Event {
-            kind: "role",
+            kind: crate::core::events::Kind::Role,
             text: text.to_owned(),
             from: None,
             to: Some(2),

@@ -68,9 +68,9 @@ impl Node {
             None => "no leader known".to_owned(),
         };
         let kind = if self.leader_contact.is_some() {
-            "suspect"
+            super::events::Kind::Suspect
         } else {
-            "election"
+            super::events::Kind::Election
         };
         let rank = self.rank;
         self.story(
@@ -177,7 +177,7 @@ impl Node {
         self.higher_alive = Some(now);
         if matches!(self.duty, Duty::Candidate(_)) {
             self.story(
-                "role",
+                super::events::Kind::Role,
                 format!("node {from} outranks this one and is alive; waiting for it to lead"),
             );
             self.wait_for_leader(now);

@@ -441,7 +441,7 @@ impl Node {
         node.wait_for_leader(now);
         let rank = node.rank;
         node.story(
-            "recovery",
+            events::Kind::Recovery,
             format!("booted with attribute {attribute} (rank {rank}); no state yet, looking for a leader"),
         );
         node
@@ -1057,7 +1057,7 @@ impl Node {
                     "stepping down as leader of epoch {} for epoch {epoch}",
                     l.epoch
                 );
-                self.story("role", text);
+                self.story(events::Kind::Role, text);
             }
         }
     }

@@ -154,7 +154,7 @@ impl Node {
                 self.applied,
                 crate::words::count(self.board.len(), "entry", "entries")
             );
-            self.story("recovery", text);
+            self.story(super::events::Kind::Recovery, text);
         }
     }
 

@@ -108,7 +108,7 @@ impl Node {
             self.log.last().seq,
             self.commit
         );
-        self.story("epoch", text);
+        self.story(super::events::Kind::Epoch, text);
         self.heartbeat();
         self.advance_commit();
     }
@@ -206,7 +206,7 @@ impl Node {
         p.round = p.round.max(round);
         if recovered {
             self.story(
-                "recovery",
+                super::events::Kind::Recovery,
                 format!("node {} has recovered and counts again", from.id),
             );
         }
@@ -258,7 +258,7 @@ impl Node {
         self.sent_at_commit = sent;
         let seq = self.commit;
         self.quiet_story(
-            "commit",
+            super::events::Kind::Commit,
             format!(
                 "committed seq {}..={seq}: {cost} datagrams sent since seq {previous}",
                 previous + 1
@@ -430,7 +430,10 @@ impl Node {
             deadline,
         });
         if newly {
-            self.story("role", format!("following leader {from} of epoch {epoch}"));
+            self.story(
+                super::events::Kind::Role,
+                format!("following leader {from} of epoch {epoch}"),
+            );
         }
         true
     }

@@ -100,7 +100,7 @@ impl Node {
             }
         }
         self.story(
-            "takeover",
+            super::events::Kind::Takeover,
             format!("no higher rank answered; taking over as leader of epoch {epoch}"),
         );
         self.duty = Duty::Preparing(takeover);
@@ -118,7 +118,7 @@ impl Node {
                 "takeover of epoch {} got no majority in time; standing back",
                 t.epoch
             );
-            self.story("takeover", text);
+            self.story(super::events::Kind::Takeover, text);
             self.pull = None;
             self.wait_for_leader(now);
             return;
@@ -250,7 +250,7 @@ impl Node {
                     "it promised a later epoch"
                 };
                 self.story(
-                    "takeover",
+                    super::events::Kind::Takeover,
                     format!("node {from} refused epoch {epoch} ({why}); standing back"),
                 );
                 self.pull = None;
@@ -259,7 +259,7 @@ impl Node {
             Duty::Leader(l) if l.epoch == epoch => {
                 if promised > epoch {
                     self.story(
-                        "role",
+                        super::events::Kind::Role,
                         format!("node {from} follows a later epoch {promised}; stepping down"),
                     );
                     self.wait_for_leader(now);
@@ -384,7 +384,7 @@ impl Node {
                 "recovered the board (seq {}) while taking over",
                 self.log.last().seq
             );
-            self.story("recovery", text);
+            self.story(super::events::Kind::Recovery, text);
         }
         self.memory = Memory::Active;
         self.promise(epoch);
@@ -405,7 +405,7 @@ impl Node {
             }
         }
         self.story(
-            "epoch",
+            super::events::Kind::Epoch,
             format!(
                 "epoch {epoch} begins, promised by {}",
                 promised_by.join(", ")
