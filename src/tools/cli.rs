@@ -579,7 +579,7 @@ fn millis(g: &Given, flag: &str, default: Duration) -> Result<Duration, String> 
 
 /// Heartbeat, failure timeout and request timeout: the pace gives the
 /// defaults, the explicit flags override them.
-fn timing(g: &Given, pace: &str) -> Result<(Duration, Duration, Duration), String> {
+fn timing(g: &Given, pace: &str) -> Result<Pace, String> {
     let defaults = match pace {
         "normal" => Pace::NORMAL,
         "demo" => Pace::DEMO,
@@ -594,8 +594,12 @@ fn timing(g: &Given, pace: &str) -> Result<(Duration, Duration, Duration), Strin
             heartbeat.as_millis()
         ));
     }
-    let request = millis(g, "--request-timeout-ms", defaults.request_timeout)?;
-    Ok((heartbeat, timeout, request))
+    let request_timeout = millis(g, "--request-timeout-ms", defaults.request_timeout)?;
+    Ok(Pace {
+        heartbeat,
+        timeout,
+        request_timeout,
+    })
 }
 
 /// `--cluster NAME`: printable without quoting, as the launcher prints the
@@ -672,7 +676,11 @@ fn parse_node(g: &Given) -> Result<Command, String> {
         return Err(format!("--id {id} is not one of the members"));
     }
     let pace = g.required("--pace")?;
-    let (heartbeat, timeout, request_timeout) = timing(g, pace)?;
+    let Pace {
+        heartbeat,
+        timeout,
+        request_timeout,
+    } = timing(g, pace)?;
     let options = Options {
         id,
         peers,

@@ -55,7 +55,8 @@ pub struct Member {
     pub udp: SocketAddr,
     args: Vec<String>,
     child: Option<Child>,
-    log: Option<PathBuf>,
+    /// Its stderr, appended across restarts.
+    log: PathBuf,
 }
 
 impl Member {
@@ -71,7 +72,7 @@ impl Member {
         Client::new(self.http).with_timeout(Duration::from_secs(10))
     }
 
-    /// A number field of `/status`, if the node answers.
+    /// Its `/status`, if it answers within a second.
     pub fn status(&self) -> Option<answers::Status> {
         let mut client = Client::new(self.http).with_timeout(Duration::from_secs(1));
         client.get("/status").ok()?.json().ok()
@@ -90,30 +91,26 @@ impl Member {
     }
 }
 
-/// Where node output goes.
-pub enum Output {
-    /// One log file per node in this folder.
-    Files(PathBuf),
-}
-
 pub struct LocalCluster {
     pub members: Vec<Member>,
     /// Given to every node as `--cluster`, fresh for each cluster.
     pub name: String,
     exe: PathBuf,
-    output: Output,
+    /// Where each node's log goes: `node-N.log`.
+    logs: PathBuf,
 }
 
 impl LocalCluster {
-    /// Starts `n` nodes: HTTP on `http_base..`, UDP on `udp_base..`.
+    /// Starts `n` nodes: HTTP on `http_base..`, UDP on `udp_base..`, their
+    /// logs in `logs`.
     pub fn start(
         n: u16,
         http_base: u16,
         udp_base: u16,
         node_args: &[String],
-        output: Output,
+        logs: PathBuf,
     ) -> Result<LocalCluster, String> {
-        let mut cluster = LocalCluster::plan(n, http_base, udp_base, node_args, output)?;
+        let mut cluster = LocalCluster::plan(n, http_base, udp_base, node_args, logs)?;
         for id in 1..=n {
             cluster.restart(id)?;
         }
@@ -127,11 +124,11 @@ impl LocalCluster {
         http_base: u16,
         udp_base: u16,
         node_args: &[String],
-        output: Output,
+        logs: PathBuf,
     ) -> Result<LocalCluster, String> {
         let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
         Ok(LocalCluster::plan_program(
-            exe, n, http_base, udp_base, node_args, output,
+            exe, n, http_base, udp_base, node_args, logs,
         ))
     }
 
@@ -141,7 +138,7 @@ impl LocalCluster {
         http_base: u16,
         udp_base: u16,
         node_args: &[String],
-        output: Output,
+        logs: PathBuf,
     ) -> LocalCluster {
         let udp = |i: u16| -> SocketAddr { ([127, 0, 0, 1], udp_base + i - 1).into() };
         let peers: Vec<String> = (1..=n).map(|i| format!("{i}={}", udp(i))).collect();
@@ -168,9 +165,7 @@ impl LocalCluster {
                     udp: udp(i),
                     args,
                     child: None,
-                    log: match &output {
-                        Output::Files(dir) => Some(dir.join(format!("node-{i}.log"))),
-                    },
+                    log: logs.join(format!("node-{i}.log")),
                 }
             })
             .collect();
@@ -178,7 +173,7 @@ impl LocalCluster {
             members,
             name,
             exe,
-            output,
+            logs,
         }
     }
 
@@ -192,25 +187,19 @@ impl LocalCluster {
     pub fn restart(&mut self, id: u16) -> Result<(), String> {
         self.kill(id);
         let m = &self.members[usize::from(id) - 1];
-        let (stdout, stderr) = match (&self.output, &m.log) {
-            (Output::Files(dir), Some(path)) => {
-                let log = File::options()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|e| format!("cannot open a log file in {}: {e}", dir.display()))?;
-                (Stdio::null(), Stdio::from(log))
-            }
-            _ => (Stdio::inherit(), Stdio::inherit()),
-        };
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&m.log)
+            .map_err(|e| format!("cannot open a log file in {}: {e}", self.logs.display()))?;
         let parent = libc::pid_t::try_from(std::process::id())
             .map_err(|_| "this process's id is beyond pid_t".to_owned())?;
         let mut command = Command::new(&self.exe);
         command
             .args(&m.args)
             .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr);
+            .stdout(Stdio::null())
+            .stderr(log);
         // SAFETY: the closure runs between fork and exec, where only
         // async-signal-safe calls are sound: it makes two system calls
         // (prctl, getppid) and allocates nothing.
@@ -277,18 +266,17 @@ impl LocalCluster {
         }
     }
 
-    /// "node N <what>", with the end of its log when it has one.
+    /// "node N <what>", with the end of its log.
     fn failure(&self, id: u16, what: &str) -> String {
         let mut text = format!("node {id} {what}");
-        if let Some(path) = &self.member(id).log {
-            let lines = log_tail(path, TAIL_LINES);
-            if lines.is_empty() {
-                let _ = write!(text, "; its log {} is empty", path.display());
-            } else {
-                let _ = write!(text, "; the end of its log {}:", path.display());
-                for line in lines {
-                    let _ = write!(text, "\n    {line}");
-                }
+        let path = &self.member(id).log;
+        let lines = log_tail(path, TAIL_LINES);
+        if lines.is_empty() {
+            let _ = write!(text, "; its log {} is empty", path.display());
+        } else {
+            let _ = write!(text, "; the end of its log {}:", path.display());
+            for line in lines {
+                let _ = write!(text, "\n    {line}");
             }
         }
         text
@@ -571,7 +559,7 @@ pub fn run(opts: &ClusterOptions) -> Result<(), String> {
         opts.http_base,
         opts.udp_base,
         &opts.node_args,
-        Output::Files(dir.clone()),
+        dir.clone(),
     )?;
     let problems: Vec<String> = cluster
         .members
@@ -830,8 +818,7 @@ mod tests {
         )
         .unwrap();
         fs::set_permissions(&program, fs::Permissions::from_mode(0o755)).unwrap();
-        let mut cluster =
-            LocalCluster::plan_program(program, 3, 25800, 25850, &[], Output::Files(dir.clone()));
+        let mut cluster = LocalCluster::plan_program(program, 3, 25800, 25850, &[], dir.clone());
         for id in 1..=3 {
             cluster.restart(id).unwrap();
         }

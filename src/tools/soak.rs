@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use blackboard::answers::Written;
 use blackboard::words::count;
 
-use crate::tools::cluster::{LocalCluster, Output};
+use crate::tools::cluster::LocalCluster;
 use crate::tools::harness::{encode, Ask, Client};
 
 #[derive(Clone, Debug)]
@@ -31,8 +31,7 @@ pub fn run(opts: &SoakOptions) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("blackboard-soak-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let args = ["--log-level".to_owned(), "warn".to_owned()];
-    let mut cluster =
-        LocalCluster::start(opts.nodes, 25000, 25500, &args, Output::Files(dir.clone()))?;
+    let mut cluster = LocalCluster::start(opts.nodes, 25000, 25500, &args, dir.clone())?;
     cluster
         .wait_leader(Duration::from_secs(10))
         .ok_or("no leader")?;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use client::Client;
 
-use crate::tools::cluster::{LocalCluster, Member, Output};
+use crate::tools::cluster::{LocalCluster, Member};
 use crate::tools::harness::{encode, Ask, Response};
 use blackboard::answers;
 use blackboard::wire::Kind;
@@ -414,7 +414,7 @@ fn ms(micros: u64) -> f64 {
 fn start(n: u16, base: u16, dir: &std::path::Path) -> Result<LocalCluster, String> {
     let level = std::env::var("BB_BENCH_LOG").unwrap_or_else(|_| "warn".into());
     let args = ["--log-level".to_owned(), level];
-    LocalCluster::start(n, base, base + 500, &args, Output::Files(dir.to_path_buf()))
+    LocalCluster::start(n, base, base + 500, &args, dir.to_path_buf())
 }
 
 /// Sequential writes from one client: their latencies in microseconds.
@@ -570,7 +570,7 @@ fn failovers(cluster: &mut LocalCluster, reps: usize) -> Result<Failover, String
             }
             for m in cluster.members.iter().filter(|m| m.is_up()) {
                 let leader = (self::client(m).get("/status").ok())
-                    .and_then(|r| serde_json::from_str::<answers::Status>(&r.body).ok())
+                    .and_then(|r| r.json::<answers::Status>().ok())
                     .and_then(|status| status.leader);
                 if detected.is_none() && leader != Some(old) {
                     detected = Some(killed.elapsed());
@@ -618,7 +618,7 @@ fn big_board(
     let first_id = client(&cluster.members[0])
         .get("/board")
         .ok()
-        .and_then(|r| serde_json::from_str::<answers::Board>(&r.body).ok())
+        .and_then(|r| r.json::<answers::Board>().ok())
         .and_then(|board| board.entries.last().map(|e| e.id))
         .unwrap_or(0)
         + 1;
