@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::breaks::{broken, Break};
 use crate::wire::{NodeId, Op, Request, MAX_ENTRY_BYTES};
 
 /// Most entries one board holds; an add beyond it is refused, so memory stays
@@ -54,6 +55,9 @@ struct Session {
 
 impl Session {
     fn contains(&self, number: u64) -> bool {
+        if broken(Break::Dedup) {
+            return false;
+        }
         number < self.floor || self.applied.contains_key(&number)
     }
 

@@ -364,7 +364,8 @@ impl Driver {
 
     /// Sends what the core produced, answers what it finished.
     fn carry_out(&mut self) {
-        while let Some(t) = self.core.poll_transmit() {
+        let now = self.now();
+        while let Some(t) = self.core.poll_transmit(now) {
             let Some(addr) = self.addrs.get(&t.to) else {
                 continue;
             };
@@ -520,7 +521,7 @@ impl Driver {
     }
 
     fn report(&self, as_status: bool) -> Answer {
-        let status = self.core.status();
+        let status = self.core.status(self.now());
         let reads = self.core.read_counters();
         let addrs: Vec<(NodeId, String)> = self
             .addrs

@@ -98,6 +98,16 @@ struct Member {
 }
 
 impl Member {
+    /// The node's role now, as users see it.
+    fn role(&self) -> Role {
+        self.node.role(Time(self.now))
+    }
+
+    /// What `/status` shows now.
+    fn status(&self) -> blackboard::core::Status {
+        self.node.status(Time(self.now))
+    }
+
     fn boot(id: NodeId, members: &[NodeId], seed: u64) -> Member {
         Member {
             node: Node::new(config(id, members), seed, Time(0)),
@@ -115,7 +125,8 @@ impl Member {
 
     fn collect(&mut self) {
         let mut count = 0;
-        while let Some(t) = self.node.poll_transmit() {
+        let now = Time(self.now);
+        while let Some(t) = self.node.poll_transmit(now) {
             count += 1;
             assert!(count < 10_000, "the node sends without end at one instant");
             let envelope = wire::decode(&t.payload).expect("the node sends what it can decode");
@@ -176,7 +187,7 @@ impl Member {
     }
 
     fn peer(&self, id: NodeId) -> PeerStatus {
-        let status = self.node.status();
+        let status = self.status();
         status
             .peers
             .into_iter()
@@ -275,7 +286,7 @@ impl Member {
         let last = LogPos { tag: epoch, seq: 1 };
         self.hears(leader, heartbeat(epoch, last, 1, 0b111, vec![me], vec![]));
         assert!(!self.node.is_recovering(), "recovered");
-        assert_eq!(self.node.role(), Role::Follower);
+        assert_eq!(self.role(), Role::Follower);
     }
 }
 
@@ -528,7 +539,7 @@ fn a_candidate_waits_half_a_heartbeat_for_a_higher_rank() {
     let called = m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(s.at));
     assert_eq!(m.node.counters().elections, 1, "one election called");
     assert_eq!(
-        m.node.role(),
+        m.role(),
         Role::Recovering,
         "a memoryless node shows that first"
     );
@@ -966,7 +977,7 @@ fn a_follower_shows_the_cluster_as_its_leader_hears_it() {
         leader,
         heartbeat(e, last, 0, 0b111, vec![third.incarnation()], vec![]),
     );
-    let status = m.node.status();
+    let status = m.status();
     assert_eq!(status.id, 1);
     assert_eq!(status.leader, Some(2));
     assert_eq!(status.epoch, e);
@@ -1112,14 +1123,14 @@ fn a_node_shows_as_candidate_while_it_keeps_calling_elections() {
     assert!(m.peer(3).alive, "alive by the leader's word");
     let called = m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(s.at));
     assert_eq!(m.node.leader(), None);
-    assert_eq!(m.node.role(), Role::Candidate, "calling an election");
+    assert_eq!(m.role(), Role::Candidate, "calling an election");
     let three = m.peer(3);
     assert!(
         !three.alive && three.role.is_none(),
         "no leader to relay for member 3 any more: {three:?}"
     );
     m.until_sent(Duration::from_secs(1), trial_prepare);
-    assert_eq!(m.node.role(), Role::Candidate, "taking over");
+    assert_eq!(m.role(), Role::Candidate, "taking over");
     // Nobody answers; the takeover gives up after two timeouts. A higher
     // rank's elections keep this node from calling another.
     // Ends with an Election heard at `until` (the role is as of the node's
@@ -1134,13 +1145,13 @@ fn a_node_shows_as_candidate_while_it_keeps_calling_elections() {
     };
     keep_deferring(&mut m, called + ms(700));
     assert_eq!(m.node.leading(), None, "the takeover gave up");
-    assert_eq!(m.node.role(), Role::Candidate, "still calling elections");
+    assert_eq!(m.role(), Role::Candidate, "still calling elections");
     keep_deferring(&mut m, called + ms(890));
-    assert_eq!(m.node.role(), Role::Candidate, "within three timeouts");
+    assert_eq!(m.role(), Role::Candidate, "within three timeouts");
     keep_deferring(&mut m, called + ms(910));
     assert_eq!(m.node.counters().elections, 1, "no other election since");
     assert_eq!(
-        m.node.role(),
+        m.role(),
         Role::Follower,
         "three timeouts after its election"
     );
@@ -1156,12 +1167,12 @@ fn a_node_that_follows_again_shows_as_follower_at_once() {
     let mut m = Member::one_of_three(3);
     m.recovered(leader, e, other);
     m.until_sent(Duration::from_secs(1), |s| is_election(s).then_some(()));
-    assert_eq!(m.node.role(), Role::Candidate);
+    assert_eq!(m.role(), Role::Candidate);
     let last = LogPos { tag: e, seq: 1 };
     m.hears(leader, heartbeat(e, last, 1, 0b111, vec![], vec![]));
     assert_eq!(m.node.leader(), Some(2));
-    assert_eq!(m.node.role(), Role::Follower);
-    assert_eq!(m.node.status().role, Role::Follower);
+    assert_eq!(m.role(), Role::Follower);
+    assert_eq!(m.status().role, Role::Follower);
 }
 
 /// Runs the simulator until `done` or for `limit` of virtual time, failing
@@ -1191,7 +1202,7 @@ fn every_follower_shows_whom_the_leader_hears() {
     sim.crash(down);
     run_until(&mut sim, Duration::from_secs(1), |_| false);
     for node in sim.live() {
-        let status = node.status();
+        let status = node.status(sim.local_now(node.id()));
         assert_eq!(status.leader, Some(leader));
         for peer in &status.peers {
             let (alive, role) = if peer.id == down {
@@ -1220,7 +1231,7 @@ fn a_cluster_of_more_than_64_members_still_shows_every_member() {
     let mut m = Member::boot(1, &members, 1);
     let far = Other::low(70);
     m.hears(far, Message::Probe { http: 0 });
-    let status = m.node.status();
+    let status = m.status();
     assert_eq!(status.peers.len(), 70);
     let seventy = m.peer(70);
     assert!(seventy.alive);
@@ -1257,8 +1268,8 @@ fn a_follower_applies_what_its_leader_committed() {
     assert_eq!(m.node.board().entries().collect::<Vec<_>>(), vec![(1, "a")]);
     m.hears(leader, heartbeat(e, three, 3, 0b111, vec![], vec![]));
     assert_eq!((m.node.commit(), m.node.applied()), (3, 3));
-    assert_eq!(m.node.status().applied, 3);
-    assert_eq!(m.node.status().commit, 3);
+    assert_eq!(m.status().applied, 3);
+    assert_eq!(m.status().commit, 3);
     assert_eq!(m.node.board().len(), 2);
     assert_eq!(m.node.log_len(), 3, "the no-op and both writes");
     assert_eq!(m.node.verified(), 3, "matches the leader's log up to 3");
@@ -2528,7 +2539,7 @@ fn a_candidate_refuses_an_epoch_below_its_own_takeover() {
         .iter()
         .any(|s| matches!(s.message, Message::Promise { .. })));
     assert_eq!(m.node.promised(), e1);
-    assert_eq!(m.node.role(), Role::Candidate);
+    assert_eq!(m.role(), Role::Candidate);
 }
 
 /// A Prepare of the epoch a follower already follows (its leader asking

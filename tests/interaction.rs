@@ -400,7 +400,7 @@ impl Env {
         let leader = node.leader().map_or("none".into(), |l| l.to_string());
         format!(
             "{} epoch={} leader={leader} commit={} applied={}",
-            node.role().name(),
+            node.role(Time(slot.now)).name(),
             self.epoch(node.promised()),
             node.commit(),
             node.applied()
@@ -419,7 +419,8 @@ impl Env {
             let Some(node) = slot.node.as_mut() else {
                 return;
             };
-            while let Some(t) = node.poll_transmit() {
+            let now = Time(slot.now);
+            while let Some(t) = node.poll_transmit(now) {
                 assert!(sent.len() < 10_000, "node {id} sends without end");
                 if let Ok(env) = wire::decode(&t.payload) {
                     let boots = slot.boots;

@@ -59,7 +59,7 @@ impl Effect {
     }
 }
 
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Changes {
     held: VecDeque<Change>,
 }

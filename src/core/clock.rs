@@ -36,6 +36,12 @@ impl Clock {
         (now + self.ahead, step_back)
     }
 
+    /// Protocol time at the caller's `now`, for a view that changes nothing:
+    /// a step back not seen yet reads as no time passing.
+    pub(super) fn at(self, now: Time) -> Time {
+        now.max(self.last) + self.ahead
+    }
+
     /// A protocol deadline in the caller's time (when the caller must wake).
     pub(super) fn to_caller(self, deadline: Time) -> Time {
         let ahead = u64::try_from(self.ahead.as_micros()).unwrap_or(u64::MAX);

@@ -33,6 +33,7 @@ pub struct Rank {
 }
 
 /// An election this node called and is waiting out.
+#[derive(Clone, Debug)]
 pub(super) struct Campaign {
     /// When silence from the member asked means asking the next one down.
     pub(super) deadline: Time,

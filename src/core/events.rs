@@ -86,7 +86,7 @@ pub fn election_label(message: &Message) -> Option<Kind> {
     })
 }
 
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Events {
     held: VecDeque<Event>,
 }

@@ -18,8 +18,11 @@
 //! - [`requests`]: client writes, their forwarding and their answers;
 //! - [`reads`]: linearizable reads by read index;
 //! - [`applied`]: what applying did to the board, for the change feed.
+//! - [`breaks`]: each safety rule broken on purpose, for tests that show
+//!   the checks catch it.
 
 pub mod applied;
+pub mod breaks;
 mod clock;
 mod election;
 pub mod events;
@@ -296,12 +299,14 @@ struct Peer {
 }
 
 /// Whether this node holds state it may vouch for.
+#[derive(Clone, Debug)]
 enum Memory {
     Active,
     Recovering(recovery::Recovery),
 }
 
 /// What this node is doing in the protocol.
+#[derive(Clone, Debug)]
 enum Duty {
     Follower(Following),
     Candidate(election::Campaign),
@@ -317,6 +322,7 @@ struct Relayed {
     recovering: u128,
 }
 
+#[derive(Clone, Debug)]
 struct Following {
     /// The leader of `promised` this node follows, once it accepted one.
     leader: Option<NodeId>,
@@ -324,12 +330,12 @@ struct Following {
     deadline: Time,
 }
 
+#[derive(Clone, Debug)]
 pub struct Node {
     cfg: Config,
     rank: Rank,
     boot: u32,
     rng: SmallRng,
-    now: Time,
     clock: clock::Clock,
     memory: Memory,
     duty: Duty,
@@ -400,7 +406,6 @@ impl Node {
             rank,
             boot,
             rng,
-            now,
             clock: clock::Clock::new(now),
             memory: Memory::Recovering(recovery::Recovery::default()),
             duty: Duty::Follower(Following {
@@ -516,9 +521,12 @@ impl Node {
 
     // ----- outputs ------------------------------------------------------
 
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+    /// The next datagram to send. What the inputs since the last call left
+    /// to do (appends, forwards, acks) goes out now, batched.
+    pub fn poll_transmit(&mut self, now: Time) -> Option<Transmit> {
         if self.out.is_empty() {
-            self.flush();
+            let now = self.clock.at(now);
+            self.flush(now);
         }
         self.out.pop_front()
     }
@@ -545,7 +553,6 @@ impl Node {
                 self.cfg.id
             );
         }
-        self.now = now;
         now
     }
 
@@ -576,12 +583,14 @@ impl Node {
         &self.counters
     }
 
-    pub fn role(&self) -> Role {
+    /// What this node does at `now`, as users see it.
+    pub fn role(&self, now: Time) -> Role {
+        let now = self.clock.at(now);
         // Between two attempts of a node that keeps calling elections (it is
         // cut off, or no majority answers) it is still a candidate to users.
         let campaigning = self
             .last_campaign
-            .is_some_and(|t| self.now.since(t) < self.cfg.timeout * 3);
+            .is_some_and(|t| now.since(t) < self.cfg.timeout * 3);
         match (&self.duty, &self.memory) {
             (Duty::Leader(_), _) => Role::Leader,
             (_, Memory::Recovering(_)) => Role::Recovering,
@@ -625,8 +634,68 @@ impl Node {
             .take_while(|(seq, _)| *seq <= self.commit)
     }
 
-    /// One line of internal state, for failure reports.
-    pub fn describe(&self) -> String {
+    /// Hashes everything that decides what this node does next, and none of
+    /// what only reports (counters, the event log, the change feed): two
+    /// nodes with one fingerprint act alike from here on. The exhaustive
+    /// explorer ([`crate::sim::explore`]) hashes states with it.
+    pub fn fingerprint(&self, hasher: &mut impl std::hash::Hasher) {
+        use std::fmt::Write as _;
+        use std::hash::Hash as _;
+        // Named one by one so that a new field must be sorted into one
+        // side or the other.
+        let Node {
+            cfg: _,
+            rank,
+            boot,
+            rng,
+            clock,
+            memory,
+            duty,
+            promised,
+            highest_number,
+            leader_contact,
+            higher_alive,
+            last_campaign,
+            last_ack,
+            diverged,
+            log,
+            board,
+            commit,
+            applied,
+            verified,
+            peers,
+            relayed,
+            pull,
+            snapshot,
+            requests,
+            reads,
+            ack_due,
+            next_tick,
+            out,
+            replies,
+            read_replies,
+            counters: _,
+            version_warned: _,
+            superseded,
+            events: _,
+            changes: _,
+            sent_at_commit: _,
+        } = self;
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = write!(
+            text,
+            "{rank:?}{boot}{rng:?}{clock:?}{memory:?}{duty:?}{promised:?}{highest_number}\
+             {leader_contact:?}{higher_alive:?}{last_campaign:?}{last_ack:?}{diverged}{log:?}\
+             {board:?}{commit}{applied}{verified}{peers:?}{relayed:?}{pull:?}{snapshot:?}\
+             {requests:?}{reads:?}{ack_due}{next_tick:?}{out:?}{replies:?}{read_replies:?}\
+             {superseded:?}"
+        );
+        text.hash(hasher);
+    }
+
+    /// One line of internal state at `now`, for failure reports.
+    pub fn describe(&self, now: Time) -> String {
         let recovery = match &self.memory {
             Memory::Active => String::new(),
             Memory::Recovering(r) => format!(" {r:?}"),
@@ -634,7 +703,7 @@ impl Node {
         format!(
             "{}:{}@{} leader {:?} log {}..{}@{} commit {} applied {} verified {} pulling {:?}{}{}",
             self.cfg.id,
-            self.role().name(),
+            self.role(now).name(),
             self.promised,
             self.leader(),
             self.log.base().seq,
@@ -664,8 +733,10 @@ impl Node {
         self.verified
     }
 
-    pub fn status(&self) -> Status {
-        let now = self.now;
+    /// What `/status` shows at `now`.
+    pub fn status(&self, now: Time) -> Status {
+        let role = self.role(now);
+        let now = self.clock.at(now);
         let leader = self.leader();
         // A follower hears only the leader; the leader's heartbeat says whom
         // it hears, so every node can show the whole cluster.
@@ -713,7 +784,7 @@ impl Node {
             is_self: true,
             alive: true,
             last_heard: Some(Duration::ZERO),
-            role: Some(self.role()),
+            role: Some(role),
             attribute: Some(self.rank.attribute),
             http_port: Some(self.cfg.http_port).filter(|&p| p != 0),
         });
@@ -721,7 +792,7 @@ impl Node {
         Status {
             id: self.cfg.id,
             attribute: self.rank.attribute,
-            role: self.role(),
+            role,
             leader,
             epoch: self.leading().unwrap_or(self.promised),
             commit: self.commit,
@@ -876,7 +947,7 @@ impl Node {
                 last,
                 commit,
                 snapshot,
-            } => self.on_pull(from, epoch, last, commit, snapshot),
+            } => self.on_pull(now, from, epoch, last, commit, snapshot),
             Message::Entries {
                 epoch,
                 prev,
@@ -1077,13 +1148,13 @@ impl Node {
     }
 
     /// Emits what this node batched while handling a round of inputs.
-    fn flush(&mut self) {
+    fn flush(&mut self, now: Time) {
         // Reads first: a round they start goes out with this turn's appends.
-        self.advance_reads(self.now);
+        self.advance_reads(now);
         self.flush_appends();
-        self.flush_requests();
-        self.flush_ack();
-        self.flush_commit_notices();
+        self.flush_requests(now);
+        self.flush_ack(now);
+        self.flush_commit_notices(now);
     }
 
     /// Applies committed entries to the board, answering local clients.
@@ -1176,7 +1247,8 @@ mod tests {
         }
 
         fn sent(&mut self) -> Vec<(NodeId, Message)> {
-            std::iter::from_fn(|| self.node.poll_transmit())
+            let now = Time(self.now * 1000);
+            std::iter::from_fn(|| self.node.poll_transmit(now))
                 .map(|t| (t.to, wire::decode(&t.payload).unwrap().message))
                 .collect()
         }

@@ -17,6 +17,7 @@
 
 use log::debug;
 
+use super::breaks::{broken, Break};
 use super::{Duty, Following, Node, Time, Token, Unavailable};
 use crate::wire::{Epoch, Message, NodeId};
 
@@ -55,7 +56,7 @@ enum Reader {
     Member { id: NodeId, batch: u64 },
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Unconfirmed {
     /// The heartbeat round whose majority of acks confirms it.
     round: u64,
@@ -64,7 +65,7 @@ struct Unconfirmed {
 }
 
 /// A follower's batch asked of the leader.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Asked {
     batch: u64,
     leader: NodeId,
@@ -73,7 +74,7 @@ struct Asked {
     reads: Vec<Local>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Reads {
     // -- as leader
     /// The last heartbeat round sent.
@@ -170,6 +171,11 @@ impl Node {
             index,
             reader,
         });
+        if broken(Break::ReadRound) {
+            if let Some(read) = self.reads.unconfirmed.last_mut() {
+                read.round -= 1;
+            }
+        }
     }
 
     /// Moves reads along: confirms what a majority's acks confirm, asks the
@@ -190,7 +196,7 @@ impl Node {
             let waiting = self.reads.unconfirmed.iter().any(|u| u.round > confirmed);
             if waiting && !in_flight {
                 self.reads.counters.rounds += 1;
-                self.heartbeat();
+                self.heartbeat(now);
             }
         }
         if let Duty::Leader(l) = &self.duty {

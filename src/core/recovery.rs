@@ -24,12 +24,13 @@ use std::collections::BTreeMap;
 
 use log::info;
 
+use super::breaks::{broken, Break};
 use super::{Memory, Node};
 use crate::board::Board;
 use crate::log::Log;
 use crate::wire::{Epoch, Message, NodeId};
 
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug)]
 pub(super) struct Recovery {
     /// Promised epochs reported since this boot, and whether the reporter
     /// was active (had state).
@@ -48,6 +49,7 @@ impl Recovery {
     /// epoch's fresh start counted this boot's `NoState`.
     pub(super) fn may_follow(&self, epoch: Epoch, promised: Epoch, counted: bool) -> bool {
         match self.fence {
+            Some(_) if broken(Break::Fence) => true,
             Some(fence) if epoch >= fence => true,
             _ => counted && epoch == promised,
         }

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use log::{error, warn};
 
+use super::breaks::{broken, Break};
 use super::{Duty, Following, Memory, Node, Time};
 use crate::wire::{
     self, Command, Entry, Epoch, Incarnation, LogPos, Message, NodeId, NAMED_PER_HEARTBEAT,
@@ -21,6 +22,7 @@ const MAX_LEADER_TAIL: usize = 16_384;
 /// Entries a follower keeps below its applied point (it may lead one day).
 const FOLLOWER_TAIL: u64 = 1_024;
 
+#[derive(Clone, Debug)]
 pub(super) struct Leadership {
     pub(super) epoch: Epoch,
     /// The seq of this epoch's no-op: once it commits, the commit index
@@ -109,7 +111,7 @@ impl Node {
             self.commit
         );
         self.story(super::events::Kind::Epoch, text);
-        self.heartbeat();
+        self.heartbeat(now);
         self.advance_commit();
     }
 
@@ -219,21 +221,33 @@ impl Node {
         let Duty::Leader(l) = &mut self.duty else {
             return;
         };
-        let mut matched: Vec<u64> = l
-            .progress
-            .values()
-            .filter(|p| !p.recovering && p.acked_at.is_some())
-            .map(|p| p.matched)
-            .collect();
+        let mut matched: Vec<u64> =
+            l.progress
+                .values()
+                .filter(|p| !p.recovering && p.acked_at.is_some())
+                .chain(l.progress.values().filter(|p| {
+                    broken(Break::RecoveringAcks) && p.recovering && p.acked_at.is_some()
+                }))
+                .map(|p| p.matched)
+                .collect();
         matched.push(self.log.last().seq);
         if matched.len() < majority {
             return;
         }
         matched.sort_unstable_by(|a, b| b.cmp(a));
         let n = matched[majority - 1];
+        let n = if broken(Break::Majority) {
+            matched[0]
+        } else {
+            n
+        };
         // Only an entry of this epoch commits by counting (Raft's rule): an
         // older entry on a majority may still be overwritten by a later epoch.
-        if n <= self.commit || self.log.tag_at(n) != Some(l.epoch) {
+        if broken(Break::EpochRule) {
+            if n <= self.commit {
+                return;
+            }
+        } else if n <= self.commit || self.log.tag_at(n) != Some(l.epoch) {
             return;
         }
         let me = self.cfg.id;
@@ -291,27 +305,26 @@ impl Node {
             self.wait_for_leader(now);
             return;
         }
-        self.heartbeat();
+        self.heartbeat(now);
         self.compact_leader(now);
     }
 
     /// Sends a heartbeat: a new round, which also confirms the reads that
     /// wait for it.
-    pub(super) fn heartbeat(&mut self) {
+    pub(super) fn heartbeat(&mut self, now: Time) {
         if !matches!(self.duty, Duty::Leader(_)) {
             return;
         }
         self.reads.round += 1;
-        if let Some(message) = self.heartbeat_message() {
+        if let Some(message) = self.heartbeat_message(now) {
             self.broadcast(message);
         }
     }
 
-    fn heartbeat_message(&self) -> Option<Message> {
+    fn heartbeat_message(&self, now: Time) -> Option<Message> {
         let Duty::Leader(l) = &self.duty else {
             return None;
         };
-        let now = self.now;
         let mut alive = self.member_bit(self.cfg.id);
         let mut recovering = Vec::new();
         // Start at a different member each time (round robin by the clock).
@@ -340,7 +353,7 @@ impl Node {
 
     /// Tells origins of newly committed requests at once, so that they answer
     /// their clients without waiting for the next heartbeat.
-    pub(super) fn flush_commit_notices(&mut self) {
+    pub(super) fn flush_commit_notices(&mut self, now: Time) {
         let Duty::Leader(l) = &mut self.duty else {
             return;
         };
@@ -348,7 +361,7 @@ impl Node {
             return;
         }
         let origins = std::mem::take(&mut l.notify);
-        let Some(message) = self.heartbeat_message() else {
+        let Some(message) = self.heartbeat_message(now) else {
             return;
         };
         for origin in origins {
@@ -397,7 +410,7 @@ impl Node {
             return false;
         }
         self.highest_number = self.highest_number.max(epoch.number);
-        if epoch < self.promised {
+        if epoch < self.promised && !broken(Break::StaleLeader) {
             self.reject(from, epoch, false);
             return false;
         }
@@ -566,7 +579,7 @@ impl Node {
         }
     }
 
-    pub(super) fn flush_ack(&mut self) {
+    pub(super) fn flush_ack(&mut self, now: Time) {
         if !std::mem::take(&mut self.ack_due) {
             return;
         }
@@ -584,7 +597,7 @@ impl Node {
             round: self.reads.heard,
         };
         self.reads.acked = self.reads.heard;
-        self.last_ack = Some((self.now, self.verified));
+        self.last_ack = Some((now, self.verified));
         self.send(leader, message);
     }
 }

@@ -16,12 +16,13 @@ use crate::wire::{self, Command, Entry, Epoch, Message, NodeId, Op, Request, PAY
 /// refused at once (503) rather than queued without bound.
 pub const MAX_PENDING: usize = 10_000;
 
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Requests {
     next: u64,
     pending: BTreeMap<u64, Pending>,
 }
 
+#[derive(Clone, Debug)]
 struct Pending {
     token: Token,
     op: Op,
@@ -55,7 +56,7 @@ impl Node {
             },
         );
         if matches!(self.duty, Duty::Leader(_)) {
-            self.flush_requests();
+            self.flush_requests(now);
         }
     }
 
@@ -77,7 +78,7 @@ impl Node {
     }
 
     /// Appends (as leader) or forwards (as follower) what is due.
-    pub(super) fn flush_requests(&mut self) {
+    pub(super) fn flush_requests(&mut self, now: Time) {
         match &self.duty {
             Duty::Leader(l) => {
                 let epoch = l.epoch;
@@ -102,14 +103,14 @@ impl Node {
                 ..
             }) => {
                 let leader = *leader;
-                self.forward_due(leader);
+                self.forward_due(now, leader);
             }
             _ => {}
         }
     }
 
-    fn forward_due(&mut self, leader: NodeId) {
-        let (now, epoch) = (self.now, self.promised);
+    fn forward_due(&mut self, now: Time, leader: NodeId) {
+        let epoch = self.promised;
         let rto = self.cfg.heartbeat * 2;
         let due: Vec<u64> = self
             .requests

@@ -28,9 +28,11 @@ use std::collections::BTreeMap;
 
 use log::{debug, info, warn};
 
+use super::breaks::{broken, Break};
 use super::{Duty, Memory, Node, Time};
 use crate::wire::{Epoch, Incarnation, LogPos, Message, NodeId};
 
+#[derive(Clone, Debug)]
 pub(super) struct Takeover {
     pub(super) epoch: Epoch,
     /// Still asking who would promise (nothing is promised yet).
@@ -283,6 +285,11 @@ impl Node {
         let majority = self.cfg.majority();
         let members = self.cfg.members.len();
         let enough = members - majority + 1;
+        let enough = if broken(Break::PromiseQuorum) {
+            enough - 1
+        } else {
+            enough
+        };
         let me = self.cfg.id;
         let recovering = self.is_recovering();
         let own = self.log.last();
@@ -329,6 +336,7 @@ impl Node {
             .max_by_key(|(id, pos)| (**pos, **id == me))
             .map(|(id, pos)| (*id, *pos));
         match best {
+            _ if broken(Break::AdoptBest) => self.start_epoch(now, fresh),
             Some((id, pos)) if id != me && (pos > own || recovering) => {
                 info!(
                     "node {me}: adopting the log of node {id} (up to seq {}) before leading",

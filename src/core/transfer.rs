@@ -20,6 +20,7 @@ const WINDOW: usize = 8;
 /// Largest snapshot accepted (the board is bounded well below this).
 const MAX_SNAPSHOT: u32 = 512 << 20;
 
+#[derive(Clone, Debug)]
 pub(super) struct Pulling {
     from: NodeId,
     epoch: Epoch,
@@ -28,6 +29,7 @@ pub(super) struct Pulling {
 }
 
 /// A snapshot being received.
+#[derive(Clone, Debug)]
 struct Assembly {
     at: LogPos,
     total: u32,
@@ -35,6 +37,7 @@ struct Assembly {
 }
 
 /// An encoded snapshot kept while peers download it.
+#[derive(Clone, Debug)]
 pub(super) struct SnapshotCache {
     at: LogPos,
     bytes: Rc<Vec<u8>>,
@@ -118,6 +121,7 @@ impl Node {
     /// Serves a pull from a member of the same epoch.
     pub(super) fn on_pull(
         &mut self,
+        now: Time,
         from: NodeId,
         epoch: Epoch,
         last: LogPos,
@@ -129,7 +133,7 @@ impl Node {
             return;
         }
         if let Some(cursor) = snapshot {
-            self.serve_snapshot(from, epoch, Some(cursor));
+            self.serve_snapshot(now, from, epoch, Some(cursor));
             return;
         }
         let start = if self.log.holds(last) {
@@ -139,7 +143,7 @@ impl Node {
             commit.min(self.commit).min(self.log.last().seq)
         };
         if start < self.log.base().seq {
-            self.serve_snapshot(from, epoch, None);
+            self.serve_snapshot(now, from, epoch, None);
             return;
         }
         self.serve_entries(from, epoch, start);
@@ -179,8 +183,13 @@ impl Node {
         }
     }
 
-    fn serve_snapshot(&mut self, to: NodeId, epoch: Epoch, cursor: Option<SnapshotCursor>) {
-        let now = self.now;
+    fn serve_snapshot(
+        &mut self,
+        now: Time,
+        to: NodeId,
+        epoch: Epoch,
+        cursor: Option<SnapshotCursor>,
+    ) {
         let reusable = self.snapshot.as_ref().is_some_and(|s| match cursor {
             Some(c) => c.at == s.at,
             None => s.at.seq >= self.log.base().seq,

@@ -266,7 +266,7 @@ pub fn run(seed: u64, plan: &Plan) -> Result<Outcome, String> {
 fn report(seed: u64, plan: &Plan, sim: &Sim, problems: &[String]) -> String {
     let nodes: Vec<String> = sim
         .live()
-        .map(|n| format!("\n  {}", n.describe()))
+        .map(|n| format!("\n  {}", n.describe(sim.local_now(n.id()))))
         .collect();
     format!(
         "seed {seed} (replay: BB_PLAN={} BB_SEED={seed} cargo test --test sweep replay -- \

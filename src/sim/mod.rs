@@ -25,6 +25,7 @@
 
 pub mod chaos;
 pub mod costs;
+pub mod explore;
 pub mod report;
 pub mod script;
 
@@ -135,6 +136,7 @@ pub fn trace_if_asked() {
     }
 }
 
+#[derive(Clone)]
 pub struct Sim {
     pub now: Time,
     rng: SmallRng,
@@ -261,7 +263,7 @@ impl Sim {
     }
 
     /// The time on `id`'s own clock.
-    fn local_now(&self, id: NodeId) -> Time {
+    pub fn local_now(&self, id: NodeId) -> Time {
         self.clock(id).local(self.now)
     }
 
@@ -487,11 +489,12 @@ impl Sim {
 
     /// Moves a node's outputs into the network and the write records.
     fn drain(&mut self, id: NodeId) {
+        let now = self.local_now(id);
         let Some(Some(node)) = self.nodes.get_mut(&id) else {
             return;
         };
         let mut sends = Vec::new();
-        while let Some(t) = node.poll_transmit() {
+        while let Some(t) = node.poll_transmit(now) {
             sends.push(t);
         }
         // A node without memory must never vouch for state it does not have.
@@ -787,7 +790,13 @@ impl Sim {
                 }
             }
         }
-        // At most once: a text added by one write never shows up twice.
+        problems.extend(self.applied_twice());
+        problems
+    }
+
+    /// At most once: a text added by one write never shows up twice.
+    pub fn applied_twice(&self) -> Vec<String> {
+        let mut problems = Vec::new();
         let mut adds: BTreeMap<&str, usize> = BTreeMap::new();
         for w in self.writes.values() {
             if let Op::Add { text } = &w.op {

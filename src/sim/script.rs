@@ -351,7 +351,7 @@ impl Story {
             ["expect", "role", node, role] => {
                 let node = self.node(node)?;
                 let sim = self.sim()?;
-                let got = sim.node(node).map(|n| n.role());
+                let got = sim.node(node).map(|n| n.role(sim.local_now(node)));
                 let want = match *role {
                     "leader" => Role::Leader,
                     "follower" => Role::Follower,

@@ -1,0 +1,213 @@
+//! Deliberate breaks of the protocol's safety rules, for tests only.
+//!
+//! Each [`Break`] names one rule and sits in the real code where that rule is
+//! kept, as a branch that does the wrong thing when a test switches it on. A
+//! test that switches one on (see [`breaking`]) shows that the checks catch
+//! the rule broken; a rule that can break unnoticed is a rule nothing checks.
+//! Outside `cargo test` [`broken`] is a constant `false`, so the compiler
+//! drops every wrong branch from the real build.
+
+/// One safety rule, by what breaking it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Break {
+    /// A leader commits an older epoch's entry by counting copies
+    /// (Raft's figure 8): `replication`.
+    EpochRule,
+    /// A rebooted member follows a leader below its recovery fence:
+    /// `recovery`.
+    Fence,
+    /// A recovering member's ack counts toward a commit: `replication`.
+    RecoveringAcks,
+    /// One copy (the leader's) is enough to commit: `replication`.
+    Majority,
+    /// A read is answered after a heartbeat round sent before it arrived:
+    /// `reads`.
+    ReadRound,
+    /// A retransmitted request applies again: `board`.
+    Dedup,
+    /// A takeover starts its epoch from its own log, though a promiser
+    /// holds a longer one: `takeover`.
+    AdoptBest,
+    /// A takeover counts one promise fewer than it needs: `takeover`.
+    PromiseQuorum,
+    /// A follower takes appends from the leader of an epoch below the one
+    /// it promised: `replication`.
+    StaleLeader,
+}
+
+impl Break {
+    pub const ALL: [Break; 9] = [
+        Break::EpochRule,
+        Break::Fence,
+        Break::RecoveringAcks,
+        Break::Majority,
+        Break::ReadRound,
+        Break::Dedup,
+        Break::AdoptBest,
+        Break::PromiseQuorum,
+        Break::StaleLeader,
+    ];
+}
+
+#[cfg(test)]
+thread_local! {
+    // Per thread: the test harness runs tests side by side, and a sim runs
+    // on the thread of its test.
+    static BROKEN: std::cell::Cell<Option<Break>> = const { std::cell::Cell::new(None) };
+}
+
+/// Is `rule` broken on purpose right now? Never, outside `cargo test`.
+#[inline(always)]
+pub fn broken(rule: Break) -> bool {
+    #[cfg(test)]
+    {
+        BROKEN.with(|b| b.get() == Some(rule))
+    }
+    #[cfg(not(test))]
+    {
+        let _ = rule;
+        false
+    }
+}
+
+/// Runs `f` with `rule` broken on this thread, and mends it afterwards
+/// (also when `f` panics).
+#[cfg(test)]
+pub fn breaking<T>(rule: Break, f: impl FnOnce() -> T) -> T {
+    struct Mend;
+    impl Drop for Mend {
+        fn drop(&mut self) {
+            BROKEN.with(|b| b.set(None));
+        }
+    }
+    BROKEN.with(|b| b.set(Some(rule)));
+    let _mend = Mend;
+    f()
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each break, and the checks that catch it: the stories of
+    //! tests/scenarios (run as `cargo test --test scenarios` runs them), the
+    //! fault sweep's schedules and the exhaustive explorer. Each check also
+    //! runs unbroken in its own test, where it must pass.
+
+    use super::*;
+    use crate::sim::{chaos, explore, script};
+
+    enum Check {
+        /// A story of tests/scenarios fails for some of its 8 seeds.
+        Story(&'static str, &'static str),
+        /// One of the default plan's first schedules fails.
+        Sweep(u64),
+        /// The explorer finds a path from the failover story's states.
+        Explorer,
+    }
+
+    macro_rules! story {
+        ($name:literal) => {
+            Check::Story(
+                $name,
+                include_str!(concat!("../../tests/scenarios/", $name, ".txt")),
+            )
+        };
+    }
+
+    fn caught(rule: Break, checks: &[Check]) {
+        for check in checks {
+            let found = breaking(rule, || match check {
+                Check::Story(name, text) => (1..=8)
+                    .find_map(|seed| script::run(text, seed).err())
+                    .map(|why| format!("story {name}: {why}")),
+                Check::Sweep(schedules) => (1..=*schedules)
+                    .find_map(|seed| chaos::run(seed, &chaos::Plan::default()).err()),
+                Check::Explorer => explore::tests::around_failover(explore::tests::CI)
+                    .1
+                    .map(|c| c.to_string()),
+            });
+            let name = match check {
+                Check::Story(name, _) => format!("story {name}"),
+                Check::Sweep(n) => format!("the sweep's first {n} schedules"),
+                Check::Explorer => "the explorer".to_owned(),
+            };
+            assert!(found.is_some(), "{rule:?} broken passes {name}");
+        }
+    }
+
+    #[test]
+    fn epoch_rule() {
+        caught(Break::EpochRule, &[story!("figure_eight")]);
+    }
+
+    #[test]
+    fn fence() {
+        caught(Break::Fence, &[story!("stale_fence")]);
+    }
+
+    #[test]
+    fn recovering_acks() {
+        caught(
+            Break::RecoveringAcks,
+            &[story!("rebooted_ack_does_not_count"), Check::Sweep(1)],
+        );
+    }
+
+    #[test]
+    fn majority() {
+        caught(Break::Majority, &[Check::Explorer, story!("cold_start")]);
+    }
+
+    #[test]
+    fn read_round() {
+        caught(Break::ReadRound, &[story!("stale_leader_read")]);
+    }
+
+    #[test]
+    fn dedup() {
+        caught(Break::Dedup, &[story!("lossy_network"), Check::Sweep(5)]);
+    }
+
+    #[test]
+    fn adopt_best() {
+        caught(Break::AdoptBest, &[story!("figure_eight"), Check::Sweep(5)]);
+    }
+
+    #[test]
+    fn promise_quorum() {
+        caught(
+            Break::PromiseQuorum,
+            &[Check::Explorer, story!("minority_partition_heals")],
+        );
+    }
+
+    #[test]
+    fn stale_leader() {
+        caught(Break::StaleLeader, &[Check::Sweep(20)]);
+    }
+
+    /// Every break has its test above.
+    #[test]
+    fn every_break_is_listed() {
+        let source = include_str!("breaks.rs");
+        for rule in Break::ALL {
+            let name = format!("{rule:?}");
+            let snake: String = name
+                .chars()
+                .enumerate()
+                .flat_map(|(i, c)| {
+                    let lower = c.to_ascii_lowercase();
+                    (c.is_uppercase() && i > 0)
+                        .then_some('_')
+                        .into_iter()
+                        .chain([lower])
+                })
+                .collect();
+            assert!(
+                source.contains(&format!(
+                    "fn {snake}() {{\n        caught(\n            Break::{name},"
+                )) || source.contains(&format!("fn {snake}() {{\n        caught(Break::{name},")),
+                "no test for {rule:?}"
+            );
+        }
+    }
+}
