@@ -12,7 +12,8 @@
 //! - [`election`]: bully election over `(attribute, id)` ranks, asking one
 //!   member at a time;
 //! - [`takeover`]: the winner's Prepare/Promise round that starts an epoch;
-//! - [`replication`]: appends, acks, commit, heartbeats, compaction;
+//! - [`replication`]: appends, acks, commit, heartbeats, compaction; its
+//!   `ledger` keeps the log's verified, commit and applied marks in order;
 //! - [`transfer`]: pulling missing entries or a snapshot from a peer;
 //! - [`recovery`]: how a node that lost its memory rejoins safely;
 //! - [`requests`]: client writes, their forwarding and their answers;
@@ -354,12 +355,9 @@ pub struct Node {
     /// This node's committed history differs from its leader's: possible
     /// only after a majority lost its memory (see `replication`).
     diverged: bool,
-    log: Log,
+    /// The log and how far it is verified, committed and applied.
+    ledger: replication::ledger::Ledger,
     board: Board,
-    commit: u64,
-    applied: u64,
-    /// Highest seq known to match the current leader's log.
-    verified: u64,
     peers: BTreeMap<NodeId, Peer>,
     relayed: Option<Relayed>,
     pull: Option<transfer::Pulling>,
@@ -419,11 +417,8 @@ impl Node {
             last_campaign: None,
             last_ack: None,
             diverged: false,
-            log: Log::default(),
+            ledger: replication::ledger::Ledger::default(),
             board: Board::new(),
-            commit: 0,
-            applied: 0,
-            verified: 0,
             peers,
             relayed: None,
             pull: None,
@@ -568,11 +563,11 @@ impl Node {
 
     /// The seq the board stands at.
     pub fn applied(&self) -> u64 {
-        self.applied
+        self.ledger.applied()
     }
 
     pub fn commit(&self) -> u64 {
-        self.commit
+        self.ledger.commit()
     }
 
     pub fn rank(&self) -> Rank {
@@ -626,12 +621,13 @@ impl Node {
 
     /// Committed entries still in the log (for invariant checks): `(seq, entry)`.
     pub fn committed_log(&self) -> impl Iterator<Item = (u64, &wire::Entry)> {
-        let base = self.log.base().seq;
-        self.log
+        let base = self.ledger.log.base().seq;
+        self.ledger
+            .log
             .after(base)
             .enumerate()
             .map(move |(i, e)| (base + 1 + i as u64, e))
-            .take_while(|(seq, _)| *seq <= self.commit)
+            .take_while(|(seq, _)| *seq <= self.ledger.commit())
     }
 
     /// Hashes everything that decides what this node does next, and none of
@@ -658,11 +654,8 @@ impl Node {
             last_campaign,
             last_ack,
             diverged,
-            log,
+            ledger,
             board,
-            commit,
-            applied,
-            verified,
             peers,
             relayed,
             pull,
@@ -686,8 +679,8 @@ impl Node {
         let _ = write!(
             text,
             "{rank:?}{boot}{rng:?}{clock:?}{memory:?}{duty:?}{promised:?}{highest_number}\
-             {leader_contact:?}{higher_alive:?}{last_campaign:?}{last_ack:?}{diverged}{log:?}\
-             {board:?}{commit}{applied}{verified}{peers:?}{relayed:?}{pull:?}{snapshot:?}\
+             {leader_contact:?}{higher_alive:?}{last_campaign:?}{last_ack:?}{diverged}{ledger:?}\
+             {board:?}{peers:?}{relayed:?}{pull:?}{snapshot:?}\
              {requests:?}{reads:?}{ack_due}{next_tick:?}{out:?}{replies:?}{read_replies:?}\
              {superseded:?}"
         );
@@ -706,12 +699,12 @@ impl Node {
             self.role(now).name(),
             self.promised,
             self.leader(),
-            self.log.base().seq,
-            self.log.last().seq,
-            self.log.last().tag,
-            self.commit,
-            self.applied,
-            self.verified,
+            self.ledger.log.base().seq,
+            self.ledger.log.last().seq,
+            self.ledger.log.last().tag,
+            self.ledger.commit(),
+            self.ledger.applied(),
+            self.ledger.verified(),
             self.pull.as_ref().map(|p| p.describe()),
             recovery,
             if self.diverged { " DIVERGED" } else { "" }
@@ -719,18 +712,18 @@ impl Node {
     }
 
     pub fn log_len(&self) -> usize {
-        self.log.len()
+        self.ledger.log.len()
     }
 
     /// The log itself (for invariant checks).
     pub fn log(&self) -> &Log {
-        &self.log
+        &self.ledger.log
     }
 
     /// How far this node's log is known to match its leader's: what its
     /// acks claim (for invariant checks).
     pub fn verified(&self) -> u64 {
-        self.verified
+        self.ledger.verified()
     }
 
     /// What `/status` shows at `now`.
@@ -795,8 +788,8 @@ impl Node {
             role,
             leader,
             epoch: self.leading().unwrap_or(self.promised),
-            commit: self.commit,
-            applied: self.applied,
+            commit: self.ledger.commit(),
+            applied: self.ledger.applied(),
             peers,
             leader_silent: match (&self.duty, self.leader_contact) {
                 (Duty::Follower(f), Some(t)) if f.leader.is_some() => Some(now.since(t)),
@@ -1119,7 +1112,7 @@ impl Node {
         if epoch > self.promised {
             self.promised = epoch;
             self.highest_number = self.highest_number.max(epoch.number);
-            self.verified = self.commit;
+            self.ledger.reverify();
             self.pull = None;
             self.reads.heard = 0;
             self.reads.acked = 0;
@@ -1159,9 +1152,8 @@ impl Node {
 
     /// Applies committed entries to the board, answering local clients.
     fn apply_committed(&mut self) {
-        while self.applied < self.commit {
-            let seq = self.applied + 1;
-            let Some(entry) = self.log.get(seq) else {
+        while let Some(seq) = self.ledger.next_to_apply() {
+            let Some(entry) = self.ledger.log.get(seq) else {
                 // commit never passes the log's end: callers bound it by `verified`
                 // or the leader's own log. Stop rather than skip an entry.
                 log::error!(
@@ -1173,13 +1165,13 @@ impl Node {
             if let wire::Command::Client(request) = &entry.command {
                 let request = request.clone();
                 let outcome = self.board.apply(&request, seq);
-                self.applied = seq;
+                self.ledger.applied_through(seq);
                 if let Some(effect) = applied::Effect::of(&request.op, &outcome) {
                     self.changes.push(applied::Change { seq, effect });
                 }
                 self.on_applied(&request, outcome, seq);
             } else {
-                self.applied = seq;
+                self.ledger.applied_through(seq);
             }
         }
     }

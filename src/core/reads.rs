@@ -165,7 +165,7 @@ impl Node {
         let Duty::Leader(l) = &self.duty else {
             return;
         };
-        let index = self.commit.max(l.start);
+        let index = self.ledger.commit().max(l.start);
         self.reads.unconfirmed.push(Unconfirmed {
             round: self.reads.round + 1,
             index,
@@ -298,7 +298,7 @@ impl Node {
     }
 
     fn answer_reads(&mut self, now: Time) {
-        let applied = self.applied;
+        let applied = self.ledger.applied();
         let reads = &mut self.reads;
         let replies = &mut self.read_replies;
         reads.confirmed.retain(|(index, read)| {

@@ -27,7 +27,6 @@ use log::info;
 use super::breaks::{broken, Break};
 use super::{Memory, Node};
 use crate::board::Board;
-use crate::log::Log;
 use crate::wire::{Epoch, Message, NodeId};
 
 #[derive(Clone, Default, Debug)]
@@ -124,7 +123,7 @@ impl Node {
     /// Notes the leader's end of log from a heartbeat naming this boot;
     /// finishes recovery once this node holds that far.
     pub(super) fn recovery_progress(&mut self, leader_last: Option<u64>) {
-        let verified = self.verified.min(self.log.last().seq);
+        let verified = self.ledger.verified().min(self.ledger.log.last().seq);
         let epoch = self.promised;
         let Memory::Recovering(r) = &mut self.memory else {
             return;
@@ -153,7 +152,7 @@ impl Node {
             self.memory = Memory::Active;
             let text = format!(
                 "RECOVERED the board from leader {leader}: seq {}, {}",
-                self.applied,
+                self.ledger.applied(),
                 crate::words::count(self.board.len(), "entry", "entries")
             );
             self.story(super::events::Kind::Recovery, text);
@@ -162,15 +161,12 @@ impl Node {
 
     /// Drops whatever a half-finished recovery left, before adopting a log.
     pub(super) fn forget_everything(&mut self) {
-        self.log = Log::default();
+        self.ledger.forget();
         self.board = Board::new();
         self.changes.push(super::applied::Change {
             seq: 0,
             effect: super::applied::Effect::Replaced,
         });
-        self.commit = 0;
-        self.applied = 0;
-        self.verified = 0;
         self.snapshot = None;
         self.pull = None;
     }

@@ -5,6 +5,9 @@
 //! finds a gap pulls what it lacks ([`super::transfer`]). Heartbeats carry the
 //! leader's end of log and commit index, so lost appends are noticed within a
 //! heartbeat and lost acks are repeated.
+//!
+//! [`ledger::Ledger`] holds the log with its verified, commit and applied
+//! marks, and is the only code that moves them (the commit rule included).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -74,8 +77,9 @@ impl Leadership {
 impl Node {
     pub(super) fn become_leader(&mut self, now: Time, epoch: Epoch, fresh: Vec<Incarnation>) {
         let in_log = self
+            .ledger
             .log
-            .after(self.commit)
+            .after(self.ledger.commit())
             .filter_map(|e| match &e.command {
                 Command::Client(r) => Some((r.origin, r.boot, r.number)),
                 Command::Noop => None,
@@ -88,7 +92,7 @@ impl Node {
             .collect();
         self.pull = None;
         self.leader_contact = Some(now);
-        let unsent = self.log.last().seq + 1;
+        let unsent = self.ledger.log.last().seq + 1;
         self.duty = Duty::Leader(Leadership {
             epoch,
             start: unsent,
@@ -99,16 +103,16 @@ impl Node {
             in_log,
             notify: BTreeSet::new(),
         });
-        self.log.push(Entry {
+        self.ledger.log.push(Entry {
             tag: epoch,
             command: Command::Noop,
         });
-        self.verified = self.log.last().seq;
+        self.ledger.verify_own();
         let text = format!(
             "LEADER of epoch {epoch} (rank {}), log up to seq {}, commit {}",
             self.rank,
-            self.log.last().seq,
-            self.commit
+            self.ledger.log.last().seq,
+            self.ledger.commit()
         );
         self.story(super::events::Kind::Epoch, text);
         self.heartbeat(now);
@@ -124,8 +128,8 @@ impl Node {
             l.in_log.insert((r.origin, r.boot, r.number));
         }
         let tag = l.epoch;
-        self.log.push(Entry { tag, command });
-        self.verified = self.log.last().seq;
+        self.ledger.log.push(Entry { tag, command });
+        self.ledger.verify_own();
         // A single-member cluster commits on its own.
         self.advance_commit();
     }
@@ -135,15 +139,15 @@ impl Node {
             return;
         };
         let (epoch, mut next) = (l.epoch, l.unsent);
-        let last = self.log.last().seq;
+        let last = self.ledger.log.last().seq;
         while next <= last {
-            let Some(prev) = self.log.pos_at(next - 1) else {
+            let Some(prev) = self.ledger.log.pos_at(next - 1) else {
                 break;
             };
             let mut commands = Vec::new();
             let mut size = 0;
             let mut seq = next;
-            while let Some(entry) = self.log.get(seq) {
+            while let Some(entry) = self.ledger.log.get(seq) {
                 let len = wire::encoded_len(&entry.command);
                 if !commands.is_empty() && size + len > PAYLOAD_BUDGET {
                     break;
@@ -152,7 +156,7 @@ impl Node {
                 commands.push(entry.command.clone());
                 seq += 1;
             }
-            let commit = self.commit;
+            let commit = self.ledger.commit();
             self.broadcast(Message::Append {
                 epoch,
                 prev,
@@ -175,7 +179,7 @@ impl Node {
         recovering: bool,
         round: u64,
     ) {
-        let last = self.log.last().seq;
+        let last = self.ledger.log.last().seq;
         let Duty::Leader(l) = &mut self.duty else {
             return;
         };
@@ -230,7 +234,7 @@ impl Node {
                 }))
                 .map(|p| p.matched)
                 .collect();
-        matched.push(self.log.last().seq);
+        matched.push(self.ledger.log.last().seq);
         if matched.len() < majority {
             return;
         }
@@ -241,25 +245,22 @@ impl Node {
         } else {
             n
         };
-        // Only an entry of this epoch commits by counting (Raft's rule): an
-        // older entry on a majority may still be overwritten by a later epoch.
-        if broken(Break::EpochRule) {
-            if n <= self.commit {
-                return;
-            }
-        } else if n <= self.commit || self.log.tag_at(n) != Some(l.epoch) {
+        let Some(previous) = self.ledger.commit_counted(n, l) else {
             return;
-        }
+        };
         let me = self.cfg.id;
-        for entry in self.log.after(self.commit).take((n - self.commit) as usize) {
+        for entry in self
+            .ledger
+            .log
+            .after(previous)
+            .take((n - previous) as usize)
+        {
             if let Command::Client(r) = &entry.command {
                 if r.origin != me {
                     l.notify.insert(r.origin);
                 }
             }
         }
-        let previous = self.commit;
-        self.commit = n;
         self.note_commit(previous);
         self.apply_committed();
     }
@@ -270,7 +271,7 @@ impl Node {
         let sent: u64 = self.counters.sent.iter().map(|t| t.datagrams).sum();
         let cost = sent - self.sent_at_commit.min(sent);
         self.sent_at_commit = sent;
-        let seq = self.commit;
+        let seq = self.ledger.commit();
         self.quiet_story(
             super::events::Kind::Commit,
             format!(
@@ -342,8 +343,8 @@ impl Node {
         }
         Some(Message::Heartbeat {
             epoch: l.epoch,
-            last: self.log.last(),
-            commit: self.commit,
+            last: self.ledger.log.last(),
+            commit: self.ledger.commit(),
             alive,
             recovering,
             fresh: l.fresh.iter().take(NAMED_PER_HEARTBEAT).copied().collect(),
@@ -383,20 +384,22 @@ impl Node {
             })
             .map(|p| p.matched)
             .min()
-            .unwrap_or(self.applied);
-        let mut point = live_floor.min(self.applied);
-        if self.log.len() > MAX_LEADER_TAIL {
-            point = self.applied;
+            .unwrap_or(self.ledger.applied());
+        let mut point = live_floor.min(self.ledger.applied());
+        if self.ledger.log.len() > MAX_LEADER_TAIL {
+            point = self.ledger.applied();
         }
-        if point > self.log.base().seq + 64 || self.log.len() > MAX_LEADER_TAIL {
-            self.log.compact_to(point);
+        if point > self.ledger.log.base().seq + 64 || self.ledger.log.len() > MAX_LEADER_TAIL {
+            self.ledger.log.compact_to(point);
         }
     }
 
     pub(super) fn compact_follower(&mut self) {
-        let base = self.log.base().seq;
-        if self.applied > base + 2 * FOLLOWER_TAIL {
-            self.log.compact_to(self.applied - FOLLOWER_TAIL);
+        let base = self.ledger.log.base().seq;
+        if self.ledger.applied() > base + 2 * FOLLOWER_TAIL {
+            self.ledger
+                .log
+                .compact_to(self.ledger.applied() - FOLLOWER_TAIL);
         }
     }
 
@@ -463,13 +466,13 @@ impl Node {
         if !self.accept_leader(now, from, epoch, false) {
             return;
         }
-        if self.log.holds(prev) {
+        if self.ledger.log.holds(prev) {
             let entries = commands.into_iter().map(|command| Entry {
                 tag: epoch,
                 command,
             });
             let end = self.store(prev, entries);
-            self.verified = self.verified.max(end);
+            self.ledger.verify(end);
         } else {
             self.start_pull(now, from, epoch);
         }
@@ -505,23 +508,25 @@ impl Node {
             warn!(
                 "node {}: this node's board (seq {}) is not the history leader {from} holds \
                  (a majority lost its memory earlier); replacing it with the leader's",
-                self.cfg.id, self.applied
+                self.cfg.id,
+                self.ledger.applied()
             );
             self.forget_everything();
             self.diverged = false;
         }
-        if self.log.holds(last) {
-            self.verified = self.verified.max(last.seq);
+        if self.ledger.log.holds(last) {
+            self.ledger.verify(last.seq);
             // Entries past the leader's end from an older epoch are not in its
             // log: stale. (This epoch's entries there are newer appends that
             // overtook this heartbeat.)
             if self
+                .ledger
                 .log
                 .tag_at(last.seq.saturating_add(1))
                 .is_some_and(|t| t != epoch)
-                && last.seq >= self.commit
+                && last.seq >= self.ledger.commit()
             {
-                self.log.truncate_after(last.seq);
+                self.ledger.log.truncate_after(last.seq);
             }
             self.pull = None;
         } else {
@@ -534,9 +539,9 @@ impl Node {
         self.recovery_progress(named.then_some(last.seq));
         // Ack when there is news, and often enough for the leader to know
         // this node is alive; a commit notice right after an ack needs none.
-        let stale = self
-            .last_ack
-            .is_none_or(|(t, m)| m != self.verified || now.since(t) >= self.cfg.heartbeat / 2);
+        let stale = self.last_ack.is_none_or(|(t, m)| {
+            m != self.ledger.verified() || now.since(t) >= self.cfg.heartbeat / 2
+        });
         // A new round is acknowledged at once: reads wait for it.
         self.ack_due |= stale || self.reads.heard > self.reads.acked;
         true
@@ -548,10 +553,10 @@ impl Node {
         let mut seq = prev.seq;
         for entry in entries {
             seq += 1;
-            match self.log.tag_at(seq) {
+            match self.ledger.log.tag_at(seq) {
                 Some(tag) if tag == entry.tag => continue,
                 Some(_) => {
-                    if seq <= self.commit {
+                    if seq <= self.ledger.commit() {
                         // Impossible while a majority keeps its memory (log
                         // matching); refuse to rewrite history.
                         error!(
@@ -561,20 +566,18 @@ impl Node {
                         self.diverged = true;
                         return seq - 1;
                     }
-                    self.log.truncate_after(seq - 1);
+                    self.ledger.log.truncate_after(seq - 1);
                 }
                 None => {}
             }
             self.note_in_log(&entry);
-            self.log.push(entry);
+            self.ledger.log.push(entry);
         }
         seq
     }
 
     fn learn_commit(&mut self, commit: u64) {
-        let commit = commit.min(self.verified).min(self.log.last().seq);
-        if commit > self.commit {
-            self.commit = commit;
+        if self.ledger.learn_commit(commit) {
             self.apply_committed();
         }
     }
@@ -592,12 +595,190 @@ impl Node {
         };
         let message = Message::Ack {
             epoch: self.promised,
-            matched: self.verified,
+            matched: self.ledger.verified(),
             recovering: self.is_recovering(),
             round: self.reads.heard,
         };
         self.reads.acked = self.reads.heard;
-        self.last_ack = Some((now, self.verified));
+        self.last_ack = Some((now, self.ledger.verified()));
         self.send(leader, message);
+    }
+}
+
+// A module of its own, so that only its operations move the marks.
+pub(super) mod ledger {
+    //! This node's log and how far it is verified, committed and applied, with
+    //! the order between them. The three marks are private: each moves only
+    //! through the operation that keeps the order, so no caller can apply past
+    //! the commit, lower a commit, commit past what it verified or holds, or
+    //! commit an older epoch's entry by counting.
+    //!
+    //! - `verified`: the highest seq known to match the current leader's log
+    //!   (what this node's acks claim); all of its own log when it leads.
+    //! - `commit`: the highest seq known committed. It only grows, until the
+    //!   memory goes ([`Ledger::forget`]).
+    //! - `applied`: the seq the board stands at; never past `commit`.
+
+    use super::Leadership;
+    use crate::core::breaks::{broken, Break};
+    use crate::log::Log;
+
+    #[derive(Clone, Debug, Default)]
+    pub(in crate::core) struct Ledger {
+        /// The entries themselves (their own rules are [`Log`]'s).
+        pub(in crate::core) log: Log,
+        verified: u64,
+        commit: u64,
+        applied: u64,
+    }
+
+    impl Ledger {
+        pub(in crate::core) fn verified(&self) -> u64 {
+            self.verified
+        }
+
+        pub(in crate::core) fn commit(&self) -> u64 {
+            self.commit
+        }
+
+        pub(in crate::core) fn applied(&self) -> u64 {
+            self.applied
+        }
+
+        /// The leader `l` counted a majority's copies up to `n`: the commit
+        /// before, if that raised it.
+        pub(in crate::core) fn commit_counted(&mut self, n: u64, l: &Leadership) -> Option<u64> {
+            // Only an entry of this epoch commits by counting (Raft's rule): an
+            // older entry on a majority may still be overwritten by a later epoch.
+            if broken(Break::EpochRule) {
+                if n <= self.commit {
+                    return None;
+                }
+            } else if n <= self.commit || self.log.tag_at(n) != Some(l.epoch) {
+                return None;
+            }
+            self.commit_to(n)
+        }
+
+        /// A follower hears its leader's commit: it commits only what it holds
+        /// and knows to match the leader's log. True if it rose.
+        pub(in crate::core) fn learn_commit(&mut self, commit: u64) -> bool {
+            let end = self.log.last().seq;
+            self.commit_to(commit.min(self.verified).min(end)).is_some()
+        }
+
+        fn commit_to(&mut self, n: u64) -> Option<u64> {
+            let n = n.min(self.log.last().seq);
+            (n > self.commit).then(|| std::mem::replace(&mut self.commit, n))
+        }
+
+        /// The next committed seq the board has not applied.
+        pub(in crate::core) fn next_to_apply(&self) -> Option<u64> {
+            (self.applied < self.commit).then_some(self.applied + 1)
+        }
+
+        /// The board applied `seq`, the one [`Marks::next_to_apply`] named.
+        pub(in crate::core) fn applied_through(&mut self, seq: u64) {
+            debug_assert_eq!(self.next_to_apply(), Some(seq));
+            self.applied = seq.clamp(self.applied, self.commit);
+        }
+
+        /// More of the log is known to match the leader's.
+        pub(in crate::core) fn verify(&mut self, upto: u64) {
+            self.verified = self.verified.max(upto);
+        }
+
+        /// This node leads: its own log, all of it, is the reference.
+        pub(in crate::core) fn verify_own(&mut self) {
+            self.verified = self.log.last().seq;
+        }
+
+        /// A new epoch promised: of this log, only the committed prefix is
+        /// known to match the new leader's.
+        pub(in crate::core) fn reverify(&mut self) {
+            self.verified = self.commit;
+        }
+
+        /// A snapshot at `at`, no older than the commit, replaced the board and
+        /// the log: all of it is committed and applied, and a follower's leader
+        /// sent it.
+        pub(in crate::core) fn install(&mut self, at: crate::wire::LogPos, from_leader: bool) {
+            let seq = at.seq;
+            debug_assert!(seq >= self.commit);
+            self.log.reset(at);
+            self.commit = self.commit.max(seq);
+            self.applied = self.commit;
+            if from_leader {
+                self.verify(seq);
+            }
+        }
+
+        /// The memory is gone: no log, nothing committed.
+        pub(in crate::core) fn forget(&mut self) {
+            *self = Ledger::default();
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::wire::{Command, Entry, Epoch, LogPos};
+
+        fn holding(entries: u64) -> Ledger {
+            let mut ledger = Ledger::default();
+            for _ in 0..entries {
+                ledger.log.push(Entry {
+                    tag: Epoch::default(),
+                    command: Command::Noop,
+                });
+            }
+            ledger
+        }
+
+        #[test]
+        fn the_board_never_passes_the_commit_and_the_commit_never_falls() {
+            let mut m = holding(5);
+            assert_eq!(m.next_to_apply(), None, "nothing committed");
+            m.verify(5);
+            assert!(m.learn_commit(3));
+            assert!(!m.learn_commit(2), "a commit never falls");
+            assert_eq!(m.commit(), 3);
+            for seq in 1..=3 {
+                assert_eq!(m.next_to_apply(), Some(seq));
+                m.applied_through(seq);
+            }
+            assert_eq!(m.next_to_apply(), None, "applied up to the commit");
+            assert_eq!(m.applied(), 3);
+        }
+
+        #[test]
+        fn a_follower_commits_only_what_it_verified_and_holds() {
+            let mut m = holding(7);
+            m.verify(5);
+            assert!(m.learn_commit(9));
+            assert_eq!(m.commit(), 5, "bounded by what matches the leader's log");
+            m.verify(9);
+            assert!(m.learn_commit(9));
+            assert_eq!(m.commit(), 7, "bounded by the log's end");
+            assert!(!m.learn_commit(6), "an older commit changes nothing");
+            m.reverify();
+            assert_eq!(m.verified(), 7, "a new epoch: only the committed prefix");
+        }
+
+        #[test]
+        fn a_snapshot_commits_and_applies_everything_in_it() {
+            let mut m = holding(3);
+            m.verify(3);
+            m.learn_commit(2);
+            let at = LogPos {
+                tag: Epoch::default(),
+                seq: 10,
+            };
+            m.install(at, true);
+            assert_eq!((m.commit(), m.applied(), m.verified()), (10, 10, 10));
+            assert_eq!(m.log.last(), at);
+            m.forget();
+            assert_eq!((m.commit(), m.applied(), m.log.last().seq), (0, 0, 0));
+        }
     }
 }

@@ -95,7 +95,9 @@ impl Node {
         };
         match self.memory {
             Memory::Active => {
-                takeover.promises.insert(self.cfg.id, self.log.last());
+                takeover
+                    .promises
+                    .insert(self.cfg.id, self.ledger.log.last());
             }
             Memory::Recovering(_) => {
                 takeover.no_state.insert(self.cfg.id, self.boot);
@@ -179,8 +181,8 @@ impl Node {
         let answer = match self.memory {
             Memory::Active => Message::Promise {
                 epoch,
-                last: self.log.last(),
-                commit: self.commit,
+                last: self.ledger.log.last(),
+                commit: self.ledger.commit(),
                 trial,
             },
             Memory::Recovering(_) => Message::NoState { epoch, trial },
@@ -292,7 +294,7 @@ impl Node {
         };
         let me = self.cfg.id;
         let recovering = self.is_recovering();
-        let own = self.log.last();
+        let own = self.ledger.log.last();
         let Duty::Preparing(t) = &mut self.duty else {
             return;
         };
@@ -356,7 +358,7 @@ impl Node {
 
     /// Called as a takeover's pull makes progress or completes.
     pub(super) fn fetch_progress(&mut self, now: Time) {
-        let last = self.log.last();
+        let last = self.ledger.log.last();
         let Duty::Preparing(t) = &mut self.duty else {
             return;
         };
@@ -364,7 +366,7 @@ impl Node {
             return;
         };
         t.deadline = now + self.cfg.timeout * 2;
-        if last.seq >= target.seq && self.log.holds(target) {
+        if last.seq >= target.seq && self.ledger.log.holds(target) {
             self.pull = None;
             self.start_epoch(now, fresh);
         }
@@ -387,17 +389,17 @@ impl Node {
             .filter(|(id, _)| fresh && **id != self.cfg.id)
             .map(|(&id, &boot)| Incarnation { id, boot })
             .collect();
-        if self.is_recovering() && self.log.last().seq > 0 {
+        if self.is_recovering() && self.ledger.log.last().seq > 0 {
             let text = format!(
                 "recovered the board (seq {}) while taking over",
-                self.log.last().seq
+                self.ledger.log.last().seq
             );
             self.story(super::events::Kind::Recovery, text);
         }
         self.memory = Memory::Active;
         self.promise(epoch);
         if fresh {
-            if self.log.last().seq == 0 && with_state == 0 {
+            if self.ledger.log.last().seq == 0 && with_state == 0 {
                 info!(
                     "node {}: no member has any state: starting a new, empty board",
                     self.cfg.id
@@ -408,7 +410,7 @@ impl Node {
                      state left (seq {}, from {with_state} member(s) with state). Writes committed \
                      after that point may be lost.",
                     self.cfg.id,
-                    self.log.last().seq
+                    self.ledger.log.last().seq
                 );
             }
         }

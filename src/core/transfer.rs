@@ -90,8 +90,8 @@ impl Node {
         let (to, epoch) = (p.from, p.epoch);
         let message = Message::Pull {
             epoch,
-            last: self.log.last(),
-            commit: self.commit,
+            last: self.ledger.log.last(),
+            commit: self.ledger.commit(),
             snapshot,
         };
         self.send(to, message);
@@ -136,13 +136,15 @@ impl Node {
             self.serve_snapshot(now, from, epoch, Some(cursor));
             return;
         }
-        let start = if self.log.holds(last) {
+        let start = if self.ledger.log.holds(last) {
             last.seq
         } else {
             // Committed entries are the same everywhere: resend from there.
-            commit.min(self.commit).min(self.log.last().seq)
+            commit
+                .min(self.ledger.commit())
+                .min(self.ledger.log.last().seq)
         };
-        if start < self.log.base().seq {
+        if start < self.ledger.log.base().seq {
             self.serve_snapshot(now, from, epoch, None);
             return;
         }
@@ -152,12 +154,12 @@ impl Node {
     fn serve_entries(&mut self, to: NodeId, epoch: Epoch, start: u64) {
         let mut next = start;
         for sent in 0..WINDOW {
-            let Some(prev) = self.log.pos_at(next) else {
+            let Some(prev) = self.ledger.log.pos_at(next) else {
                 return;
             };
             let mut entries: Vec<Entry> = Vec::new();
             let mut size = 0;
-            for entry in self.log.after(next) {
+            for entry in self.ledger.log.after(next) {
                 let len = wire::encoded_len(entry);
                 if !entries.is_empty() && size + len > PAYLOAD_BUDGET {
                     break;
@@ -166,7 +168,7 @@ impl Node {
                 entries.push(entry.clone());
             }
             next += entries.len() as u64;
-            let done = entries.is_empty() || next >= self.log.last().seq;
+            let done = entries.is_empty() || next >= self.ledger.log.last().seq;
             let end_of_batch = done || sent + 1 == WINDOW;
             self.send(
                 to,
@@ -192,10 +194,10 @@ impl Node {
     ) {
         let reusable = self.snapshot.as_ref().is_some_and(|s| match cursor {
             Some(c) => c.at == s.at,
-            None => s.at.seq >= self.log.base().seq,
+            None => s.at.seq >= self.ledger.log.base().seq,
         });
         if !reusable {
-            let Some(at) = self.log.pos_at(self.applied) else {
+            let Some(at) = self.ledger.log.pos_at(self.ledger.applied()) else {
                 return;
             };
             self.snapshot = Some(SnapshotCache {
@@ -261,7 +263,7 @@ impl Node {
             return;
         }
         let caught_up = entries.is_empty();
-        if !self.log.holds(prev) && prev.seq <= self.commit {
+        if !self.ledger.log.holds(prev) && prev.seq <= self.ledger.commit() {
             // The peer's committed history differs from ours: possible only
             // past the honest limit (a majority lost its memory). The peer is
             // authoritative -- our leader, or the best log our takeover found
@@ -269,17 +271,18 @@ impl Node {
             warn!(
                 "node {}: committed history differs from node {from}'s (a majority lost its \
                  memory earlier); replacing this node's board (seq {}) with that one",
-                self.cfg.id, self.applied
+                self.cfg.id,
+                self.ledger.applied()
             );
             self.forget_everything();
             self.diverged = false;
             self.start_pull(now, from, epoch);
             return;
         }
-        if self.log.holds(prev) {
+        if self.ledger.log.holds(prev) {
             let end = self.store(prev, entries);
             if matches!(self.duty, Duty::Follower(_)) {
-                self.verified = self.verified.max(end);
+                self.ledger.verify(end);
             }
             self.ack_due = true;
         }
@@ -311,7 +314,7 @@ impl Node {
             return;
         };
         if p.assembly.as_ref().is_none_or(|a| a.at != at) {
-            if offset != 0 || at.seq < self.commit {
+            if offset != 0 || at.seq < self.ledger.commit() {
                 return;
             }
             p.assembly = Some(Assembly {
@@ -354,7 +357,7 @@ impl Node {
             );
             return;
         };
-        if at.seq < self.commit {
+        if at.seq < self.ledger.commit() {
             return;
         }
         info!(
@@ -369,12 +372,8 @@ impl Node {
             seq: at.seq,
             effect: super::applied::Effect::Replaced,
         });
-        self.log.reset(at);
-        self.commit = at.seq;
-        self.applied = at.seq;
-        if matches!(self.duty, Duty::Follower(_)) {
-            self.verified = self.verified.max(at.seq);
-        }
+        self.ledger
+            .install(at, matches!(self.duty, Duty::Follower(_)));
         self.answer_requests_in_snapshot();
         self.ack_due = true;
     }
