@@ -121,7 +121,7 @@ mod tests {
                     .map(|why| format!("story {name}: {why}")),
                 Check::Sweep(schedules) => (1..=*schedules)
                     .find_map(|seed| chaos::run(seed, &chaos::Plan::default()).err()),
-                Check::Explorer => explore::tests::around_failover(explore::tests::CI)
+                Check::Explorer => explore::tests::around_stories(explore::tests::CI)
                     .1
                     .map(|c| c.to_string()),
             });
@@ -182,7 +182,7 @@ mod tests {
 
     #[test]
     fn stale_leader() {
-        caught(Break::StaleLeader, &[Check::Sweep(20)]);
+        caught(Break::StaleLeader, &[Check::Explorer, Check::Sweep(20)]);
     }
 
     /// Every break has its test above.
