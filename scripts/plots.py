@@ -5,7 +5,7 @@
 
 From `blackboard sim --report` (deterministic), into DIR:
   elections.png   datagrams per election against n: the re-election (median, min to max) beside
-                  6(n-2), the classic bully round's (n-2)(n+3), and the start-up beside 11(n-1);
+                  6(n-2), the classic bully round's (n-2)(n+3), and the start-up beside 10(n-1);
   load.png        datagrams per write against load: one write at a time and 500 at once, by n;
   snapshot.png    datagrams to give a rebooted member a board of b entries.
 From BENCH.json (`blackboard bench --json`), with --bench:
@@ -83,7 +83,7 @@ def elections(table, out_dir, written):
     ax.errorbar(n, med, yerr=err, fmt="o", color="#2b6f77", capsize=3, label="re-election, measured (min-median-max)")
     ax.plot(n, [6 * (k - 2) for k in n], "--", color="#2b6f77", label="6(n-2)")
     ax.plot(n, [m[1] for m in start_up], "s", color="#b9770e", label="start-up, measured (median)")
-    ax.plot(n, [11 * (k - 1) for k in n], ":", color="#b9770e", label="11(n-1)")
+    ax.plot(n, [10 * (k - 1) for k in n], ":", color="#b9770e", label="10(n-1)")
     ax.plot(n, [(k - 2) * (k + 3) for k in n], "-", color="#c0392b", alpha=0.6,
             label="classic bully round + takeover, (n-2)(n+3)")
     ax.set_xscale("log")

@@ -18,7 +18,9 @@
 //! - [`recovery`]: how a node that lost its memory rejoins safely;
 //! - [`requests`]: client writes, their forwarding and their answers;
 //! - [`reads`]: linearizable reads by read index;
-//! - [`applied`]: what applying did to the board, for the change feed.
+//! - [`applied`]: what applying did to the board, for the change feed;
+//! - [`timers`]: every timer by name, each read from the deadline its part
+//!   keeps, so that the node wakes exactly when one is due;
 //! - [`breaks`]: each safety rule broken on purpose, for tests that show
 //!   the checks catch it.
 
@@ -32,6 +34,7 @@ mod recovery;
 mod replication;
 mod requests;
 mod takeover;
+pub mod timers;
 mod transfer;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -501,16 +504,14 @@ impl Node {
         self.submit(now, token, op);
     }
 
+    /// Runs every timer due at `now` (see [`timers`]).
     pub fn handle_timeout(&mut self, now: Time) {
         let now = self.tick_clock(now);
-        if now >= self.next_tick {
-            self.next_tick = now + self.cfg.heartbeat;
-            self.tick(now);
-        }
-        match &self.duty {
-            Duty::Follower(f) if now >= f.deadline => self.campaign(now),
-            Duty::Candidate(c) if now >= c.deadline => self.campaign_timed_out(now),
-            _ => {}
+        for timer in timers::Timer::ALL {
+            // Read again for each: the one before may have moved it.
+            if self.due(timer).is_some_and(|due| now >= due) {
+                self.fire(timer, now);
+            }
         }
     }
 
@@ -530,13 +531,14 @@ impl Node {
         self.replies.pop_front()
     }
 
+    /// When to call [`Node::handle_timeout`]: the earliest of the timers.
     pub fn poll_timeout(&self) -> Time {
-        let deadline = match &self.duty {
-            Duty::Follower(f) => f.deadline,
-            Duty::Candidate(c) => c.deadline,
-            _ => self.next_tick,
-        };
-        self.clock.to_caller(deadline.min(self.next_tick))
+        let earliest = timers::Timer::ALL
+            .iter()
+            .filter_map(|&t| self.due(t))
+            .min()
+            .unwrap_or(self.next_tick);
+        self.clock.to_caller(earliest)
     }
 
     /// Every input's time goes through here: see [`clock`].
@@ -1126,10 +1128,8 @@ impl Node {
         }
     }
 
+    /// The heartbeat period's work.
     fn tick(&mut self, now: Time) {
-        self.expire_requests(now);
-        self.retry_pull(now);
-        self.drop_idle_snapshot(now);
         match &self.duty {
             Duty::Leader(_) => self.leader_tick(now),
             Duty::Preparing(_) => self.takeover_tick(now),

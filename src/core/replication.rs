@@ -9,7 +9,7 @@
 //! [`ledger::Ledger`] holds the log with its verified, commit and applied
 //! marks, and is the only code that moves them (the commit rule included).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use log::{error, warn};
 
@@ -39,7 +39,7 @@ pub(super) struct Leadership {
     unsent: u64,
     /// Client requests in the uncommitted part of the log: a retransmitted
     /// forward of one of them is not appended twice.
-    pub(super) in_log: HashSet<(NodeId, u32, u64)>,
+    pub(super) in_log: BTreeSet<(NodeId, u32, u64)>,
     /// Origins of newly committed requests, told of the commit at once.
     pub(super) notify: BTreeSet<NodeId>,
 }

@@ -192,6 +192,12 @@ impl Node {
         }
     }
 
+    /// When the earliest waiting write times out. Numbers are given in
+    /// arrival order with one timeout, so the lowest number expires first.
+    pub(super) fn request_expiry(&self) -> Option<Time> {
+        self.requests.pending.values().next().map(|p| p.deadline)
+    }
+
     pub(super) fn expire_requests(&mut self, now: Time) {
         let expired: Vec<u64> = self
             .requests

@@ -113,8 +113,28 @@ impl Node {
     }
 
     /// Re-asks the members that have not answered; gives up at the deadline.
-    pub(super) fn takeover_tick(&mut self, now: Time) {
+    /// When the takeover gives up, or stops waiting for members with state
+    /// before a fresh start (whichever comes first).
+    pub(super) fn takeover_due(&self) -> Option<Time> {
         let Duty::Preparing(t) = &self.duty else {
+            return None;
+        };
+        // Only while `decide` waits on it: a memoryless majority answered,
+        // not enough members with state (else it fires again at once).
+        let majority = self.cfg.majority();
+        let enough = self.cfg.members.len() - majority + 1;
+        let waiting = !t.trial
+            && t.fetching.is_none()
+            && t.promises.len() < enough
+            && t.no_state.len() >= majority;
+        let fresh = t.fresh_after.filter(|_| waiting);
+        Some(fresh.map_or(t.deadline, |f| f.min(t.deadline)))
+    }
+
+    /// The takeover's timer: gives up at the deadline, or decides once the
+    /// wait for members with state is over.
+    pub(super) fn takeover_timer(&mut self, now: Time) {
+        let Duty::Preparing(t) = &mut self.duty else {
             return;
         };
         if now >= t.deadline {
@@ -127,6 +147,18 @@ impl Node {
             self.wait_for_leader(now);
             return;
         }
+        // The wait is over: decide (a fresh start, unless state answered).
+        if t.fresh_after.is_some_and(|f| now >= f) {
+            self.decide(now);
+        }
+    }
+
+    /// The heartbeat period in a takeover: re-asks the members that have not
+    /// answered.
+    pub(super) fn takeover_tick(&mut self, now: Time) {
+        let Duty::Preparing(t) = &self.duty else {
+            return;
+        };
         if t.fetching.is_none() {
             let (epoch, trial) = (t.epoch, t.trial);
             let silent: Vec<NodeId> = self

@@ -98,6 +98,17 @@ impl Node {
     }
 
     /// Asks again if a window went missing.
+    /// When an unanswered pull is asked again.
+    pub(super) fn pull_retry_at(&self) -> Option<Time> {
+        self.pull.as_ref().map(|p| p.asked_at + self.cfg.heartbeat)
+    }
+
+    /// When a snapshot nobody downloads is dropped.
+    pub(super) fn snapshot_idle_at(&self) -> Option<Time> {
+        let idle = self.cfg.timeout * 4 + std::time::Duration::from_micros(1);
+        self.snapshot.as_ref().map(|s| s.used_at + idle)
+    }
+
     pub(super) fn retry_pull(&mut self, now: Time) {
         if self
             .pull

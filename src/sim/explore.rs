@@ -409,7 +409,7 @@ pub(crate) mod tests {
     use super::*;
 
     /// The bounds `cargo test` explores: three steps of anything from every
-    /// state of both stories (about 12 s).
+    /// state of both stories (about 10 s).
     pub(crate) const CI: Bounds = Bounds {
         depth: 3,
         reboots: 1,
@@ -446,8 +446,9 @@ pub(crate) mod tests {
             panic!("a path breaks a promise:\n{found}");
         }
         println!(
-            "explored every path of {} steps: {} states ({} revisits) in {:?}",
+            "explored every path of {} steps from {} start states: {} states ({} revisits) in {:?}",
             bounds.depth,
+            story_states(1, 1).len(),
             explored.states,
             explored.revisits,
             started.elapsed()

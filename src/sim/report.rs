@@ -131,7 +131,7 @@ pub fn lines() -> Vec<String> {
     out.push(format!(
         "{:>3}  {:>22}  {:>20}  {:>16}  {:>17}  {:>12}  {:>20}",
         "n",
-        "start-up [~11(n-1)]",
+        "start-up [~10(n-1)]",
         "re-election [6(n-2)]",
         "bully [2(n-2)]",
         "takeover [4(n-2)]",
@@ -151,7 +151,7 @@ pub fn lines() -> Vec<String> {
             .collect();
         out.push(format!(
             "{n:>3}  {:>22}  {:>20}  {:>16}  {:>17}  {:>12}  {:>20}",
-            format!("{} [{}]", summary(&mut boot), 11 * (m - 1)),
+            format!("{} [{}]", summary(&mut boot), 10 * (m - 1)),
             format!("{} [{}]", summary(&mut e.datagrams), 6 * (m - 2)),
             format!("{} [{}]", summary(&mut e.bully), 2 * (m - 2)),
             format!("{} [{}]", median(&takeover), 4 * (m - 2)),
