@@ -83,8 +83,16 @@ fn seeds_that_found_bugs() {
     // 200118: a recovery target from a replaced history was never reached.
     // 200127: a candidate fetching a best log that conflicted with its own.
     // 200275: a diverged node stuck in a later, non-fresh epoch.
+    // 370: a lower epoch's late fresh start was held to an older entry that
+    //   only a higher epoch had committed (the check was too strict).
+    // 200157: a diverged candidate refused, pull after pull, the best log's
+    //   entry that conflicted with its own committed one.
+    // (Both with the timings of the day they were found; the schedules have
+    // moved since, and run on as two more seeds.)
     for (seed, plan) in [
         (2, &normal),
+        (370, &normal),
+        (200_157, &majority),
         (200_073, &majority),
         (200_118, &majority),
         (200_127, &majority),

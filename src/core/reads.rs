@@ -101,6 +101,22 @@ impl Reads {
             && self.queued.is_empty()
             && self.confirmed.is_empty()
     }
+
+    /// When a read here times out, or an unanswered ask of the leader is
+    /// asked again, whichever comes first.
+    pub(super) fn due(&self, heartbeat: std::time::Duration) -> Option<Time> {
+        let here = self.unconfirmed.iter().filter_map(|u| match u.reader {
+            Reader::Here(read) => Some(read),
+            Reader::Member { .. } => None,
+        });
+        let asked = self.asked.iter();
+        here.chain(self.queued.iter().copied())
+            .chain(self.confirmed.iter().map(|(_, read)| *read))
+            .chain(asked.clone().flat_map(|a| a.reads.iter().copied()))
+            .map(|read| read.deadline)
+            .chain(asked.map(|a| a.at + heartbeat))
+            .min()
+    }
 }
 
 impl Node {

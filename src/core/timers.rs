@@ -16,6 +16,9 @@ use super::{Duty, Node, Time};
 pub enum Timer {
     /// The earliest client write's timeout (answered 503).
     RequestExpiry,
+    /// The earliest linearizable read's timeout, or a follower's ask of
+    /// the leader unanswered for a heartbeat.
+    Read,
     /// A pull unanswered for a heartbeat: ask again.
     PullRetry,
     /// A snapshot kept for downloads nobody made for four timeouts.
@@ -33,8 +36,9 @@ pub enum Timer {
 }
 
 impl Timer {
-    pub const ALL: [Timer; 7] = [
+    pub const ALL: [Timer; 8] = [
         Timer::RequestExpiry,
+        Timer::Read,
         Timer::PullRetry,
         Timer::SnapshotIdle,
         Timer::Takeover,
@@ -50,6 +54,7 @@ impl Node {
     pub(super) fn due(&self, timer: Timer) -> Option<Time> {
         match timer {
             Timer::RequestExpiry => self.request_expiry(),
+            Timer::Read => self.reads.due(self.cfg.heartbeat),
             Timer::PullRetry => self.pull_retry_at(),
             Timer::SnapshotIdle => self.snapshot_idle_at(),
             Timer::Takeover => self.takeover_due(),
@@ -69,6 +74,7 @@ impl Node {
     pub(super) fn fire(&mut self, timer: Timer, now: Time) {
         match timer {
             Timer::RequestExpiry => self.expire_requests(now),
+            Timer::Read => self.advance_reads(now),
             Timer::PullRetry => self.retry_pull(now),
             Timer::SnapshotIdle => self.drop_idle_snapshot(now),
             Timer::Takeover => self.takeover_timer(now),
@@ -120,5 +126,24 @@ mod tests {
             Time(10_000_000),
             "then the next tick: nothing else waits"
         );
+    }
+
+    #[test]
+    fn a_read_expires_at_its_own_deadline_not_at_the_next_tick() {
+        let config = Config {
+            heartbeat: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(1),
+            ..Config::new(1, vec![1, 2, 3])
+        };
+        let mut node = Node::new(config, 7, Time(0));
+        node.handle_timeout(Time(0));
+        node.handle_read(Time(0), 2);
+        let deadline = Time(1_000_000);
+        assert!(node.timers().contains(&(Timer::Read, deadline)));
+        node.handle_timeout(deadline);
+        let reply = node.poll_read().expect("answered at its deadline");
+        assert_eq!((reply.token, reply.result.is_err()), (2, true));
+        assert!(!node.timers().iter().any(|(t, _)| *t == Timer::Read));
     }
 }

@@ -97,6 +97,22 @@ impl Node {
         self.send(to, message);
     }
 
+    /// The peer's committed history differs from ours: possible only past
+    /// the honest limit (a majority lost its memory). The peer is
+    /// authoritative -- our leader, or the best log our takeover found -- so
+    /// its history replaces ours.
+    fn take_history_of(&mut self, now: Time, from: NodeId, epoch: Epoch) {
+        warn!(
+            "node {}: committed history differs from node {from}'s (a majority lost its \
+             memory earlier); replacing this node's board (seq {}) with that one",
+            self.cfg.id,
+            self.ledger.applied()
+        );
+        self.forget_everything();
+        self.diverged = false;
+        self.start_pull(now, from, epoch);
+    }
+
     /// Asks again if a window went missing.
     /// When an unanswered pull is asked again.
     pub(super) fn pull_retry_at(&self) -> Option<Time> {
@@ -275,23 +291,18 @@ impl Node {
         }
         let caught_up = entries.is_empty();
         if !self.ledger.log.holds(prev) && prev.seq <= self.ledger.commit() {
-            // The peer's committed history differs from ours: possible only
-            // past the honest limit (a majority lost its memory). The peer is
-            // authoritative -- our leader, or the best log our takeover found
-            // -- so its history replaces ours.
-            warn!(
-                "node {}: committed history differs from node {from}'s (a majority lost its \
-                 memory earlier); replacing this node's board (seq {}) with that one",
-                self.cfg.id,
-                self.ledger.applied()
-            );
-            self.forget_everything();
-            self.diverged = false;
-            self.start_pull(now, from, epoch);
+            self.take_history_of(now, from, epoch);
             return;
         }
         if self.ledger.log.holds(prev) {
             let end = self.store(prev, entries);
+            if self.diverged {
+                // The same, found past `prev`: an entry that conflicts with
+                // one committed here (`store` refused it). Pulling again
+                // would refuse it again, for ever.
+                self.take_history_of(now, from, epoch);
+                return;
+            }
             if matches!(self.duty, Duty::Follower(_)) {
                 self.ledger.verify(end);
             }

@@ -161,6 +161,9 @@ pub struct Sim {
     /// The highest epoch any node led (kept past the honest limit too).
     highest_led: Epoch,
     committed: BTreeMap<u64, Entry>,
+    /// The epoch each committed seq was first seen committed in (the
+    /// committing leader's, as it checks first).
+    committed_in: BTreeMap<u64, Epoch>,
     checked: BTreeMap<NodeId, u64>,
     /// The highest seq each member held of an epoch's log while it had
     /// state: what its acks may truthfully claim.
@@ -200,6 +203,7 @@ impl Sim {
             leaders: BTreeMap::new(),
             highest_led: Epoch::default(),
             committed: BTreeMap::new(),
+            committed_in: BTreeMap::new(),
             checked: BTreeMap::new(),
             vouched: BTreeMap::new(),
             commit_seen: BTreeMap::new(),
@@ -647,17 +651,18 @@ impl Sim {
                 Some(_) => {}
                 None => {
                     // Leader completeness: a new epoch starts from a log that
-                    // holds everything committed before it, in epoch order.
-                    // An entry created in this epoch or a later one was
-                    // committed by a later epoch's leader: a lower epoch
-                    // that starts late (a fresh start decided on a slow
-                    // clock) need not hold it, and cannot commit past it,
-                    // since the members that committed it refuse it.
+                    // holds everything committed before it, in epoch order:
+                    // committed in a lower epoch. What a later epoch
+                    // committed (its own entries, or older ones it carried)
+                    // a lower epoch that starts late (a fresh start decided
+                    // on a slow clock) need not hold: it cannot commit past
+                    // it, since the members that committed it refuse it.
                     let log = node.log();
+                    let committed_in = &self.committed_in;
                     let earlier = self
                         .committed
                         .range(log.base().seq + 1..)
-                        .filter(|(_, entry)| entry.tag < epoch);
+                        .filter(|(seq, _)| committed_in.get(seq).is_some_and(|&e| e < epoch));
                     for (&seq, entry) in earlier {
                         if log.get(seq) != Some(entry) {
                             found.push(format!(
@@ -699,6 +704,8 @@ impl Sim {
                     Some(_) => {}
                     None => {
                         self.committed.insert(seq, entry.clone());
+                        let at = node.leading().unwrap_or(node.promised());
+                        self.committed_in.insert(seq, at);
                     }
                 }
             }
