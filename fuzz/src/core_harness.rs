@@ -157,7 +157,7 @@ impl Cluster {
     pub fn summary(&self) -> Vec<(NodeId, &'static str, u64, u64)> {
         self.nodes
             .iter()
-            .map(|n| (n.id(), n.role().name(), n.commit(), n.applied()))
+            .map(|n| (n.id(), n.role(self.now).name(), n.commit(), n.applied()))
             .collect()
     }
 
@@ -348,7 +348,8 @@ impl Cluster {
     fn drain(&mut self, id: NodeId) {
         let i = usize::from(id - 1);
         let recovering = self.nodes[i].is_recovering();
-        while let Some(t) = self.nodes[i].poll_transmit() {
+        let now = self.now;
+        while let Some(t) = self.nodes[i].poll_transmit(now) {
             assert!(
                 t.payload.len() <= MAX_DATAGRAM,
                 "node {id} sent {} bytes",
@@ -434,7 +435,7 @@ impl Cluster {
     /// What `/status` and `/board` read, once per input (it is not cheap).
     fn views(&self) {
         for node in &self.nodes {
-            let status = node.status();
+            let status = node.status(self.now);
             assert_eq!(status.peers.len(), MEMBERS.len());
             assert!(status.applied <= status.commit);
             assert!(node.board().entries().count() <= blackboard::board::MAX_ENTRIES);
