@@ -104,8 +104,9 @@ mod tests {
     use crate::core::Config;
     use crate::wire::Op;
 
-    #[test]
-    fn a_write_expires_at_its_own_deadline_not_at_the_next_tick() {
+    /// A node whose heartbeat tick comes every 10 s, with a 1 s timeout
+    /// for clients and nothing else due soon; its first tick is done.
+    fn ticking_every_ten_seconds() -> Node {
         let config = Config {
             heartbeat: Duration::from_secs(10),
             timeout: Duration::from_secs(30),
@@ -114,6 +115,12 @@ mod tests {
         };
         let mut node = Node::new(config, 7, Time(0));
         node.handle_timeout(Time(0));
+        node
+    }
+
+    #[test]
+    fn a_write_expires_at_its_own_deadline_not_at_the_next_tick() {
+        let mut node = ticking_every_ten_seconds();
         node.handle_request(Time(0), 1, Op::Add { text: "x".into() });
         let deadline = Time(1_000_000);
         assert!(node.timers().contains(&(Timer::RequestExpiry, deadline)));
@@ -130,14 +137,7 @@ mod tests {
 
     #[test]
     fn a_read_expires_at_its_own_deadline_not_at_the_next_tick() {
-        let config = Config {
-            heartbeat: Duration::from_secs(10),
-            timeout: Duration::from_secs(30),
-            request_timeout: Duration::from_secs(1),
-            ..Config::new(1, vec![1, 2, 3])
-        };
-        let mut node = Node::new(config, 7, Time(0));
-        node.handle_timeout(Time(0));
+        let mut node = ticking_every_ten_seconds();
         node.handle_read(Time(0), 2);
         let deadline = Time(1_000_000);
         assert!(node.timers().contains(&(Timer::Read, deadline)));
