@@ -48,6 +48,8 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+mod listing;
+
 use blackboard::core::{Config, Node, Time, Token};
 use blackboard::wire::{self, Command, Entry, Epoch, Incarnation, LogPos, Message, NodeId, Op};
 
@@ -977,11 +979,7 @@ macro_rules! scripts {
 
         #[test]
         fn every_script_file_has_a_test() {
-            let mut files: Vec<String> = fs::read_dir(dir()).unwrap()
-                .map(|e| e.unwrap().file_name().into_string().unwrap())
-                .filter(|f| f.ends_with(".txt"))
-                .collect();
-            files.sort();
+            let files = listing::txt_files(&dir());
             let mut listed = vec![$($file.to_string()),*];
             listed.sort();
             assert_eq!(files, listed, "tests/interaction/*.txt and the scripts! list differ");

@@ -4,6 +4,8 @@
 use std::fs;
 use std::path::Path;
 
+mod listing;
+
 use blackboard::sim::script;
 
 /// Seeds per story; BB_SEEDS overrides for a longer sweep.
@@ -36,11 +38,7 @@ macro_rules! stories {
         #[test]
         fn every_story_file_has_a_test() {
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
-            let mut files: Vec<String> = fs::read_dir(dir).unwrap()
-                .map(|e| e.unwrap().file_name().into_string().unwrap())
-                .filter(|f| f.ends_with(".txt"))
-                .collect();
-            files.sort();
+            let files = listing::txt_files(&dir);
             let mut listed = vec![$($file.to_string()),*];
             listed.sort();
             assert_eq!(files, listed);

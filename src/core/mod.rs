@@ -132,6 +132,12 @@ impl Config {
     pub fn majority(&self) -> usize {
         self.members.len() / 2 + 1
     }
+
+    /// Members with state a takeover needs promises from: enough to meet
+    /// every majority that may have committed something (see `takeover`).
+    pub fn enough(&self) -> usize {
+        self.members.len() - self.majority() + 1
+    }
 }
 
 /// A datagram for the driver to send.

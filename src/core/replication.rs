@@ -663,10 +663,12 @@ pub(super) mod ledger {
         /// A follower hears its leader's commit: it commits only what it holds
         /// and knows to match the leader's log. True if it rose.
         pub(in crate::core) fn learn_commit(&mut self, commit: u64) -> bool {
-            let end = self.log.last().seq;
-            self.commit_to(commit.min(self.verified).min(end)).is_some()
+            // `commit_to` bounds it by the log's end.
+            self.commit_to(commit.min(self.verified)).is_some()
         }
 
+        /// Raises the commit to `n`, never past the log's end; the commit
+        /// before, if it rose.
         fn commit_to(&mut self, n: u64) -> Option<u64> {
             let n = n.min(self.log.last().seq);
             (n > self.commit).then(|| std::mem::replace(&mut self.commit, n))

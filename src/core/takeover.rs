@@ -112,7 +112,6 @@ impl Node {
         self.decide(now);
     }
 
-    /// Re-asks the members that have not answered; gives up at the deadline.
     /// When the takeover gives up, or stops waiting for members with state
     /// before a fresh start (whichever comes first).
     pub(super) fn takeover_due(&self) -> Option<Time> {
@@ -121,8 +120,7 @@ impl Node {
         };
         // Only while `decide` waits on it: a memoryless majority answered,
         // not enough members with state (else it fires again at once).
-        let majority = self.cfg.majority();
-        let enough = self.cfg.members.len() - majority + 1;
+        let (majority, enough) = (self.cfg.majority(), self.cfg.enough());
         let waiting = !t.trial
             && t.fetching.is_none()
             && t.promises.len() < enough
@@ -318,7 +316,7 @@ impl Node {
     fn decide(&mut self, now: Time) {
         let majority = self.cfg.majority();
         let members = self.cfg.members.len();
-        let enough = members - majority + 1;
+        let enough = self.cfg.enough();
         let enough = if broken(Break::PromiseQuorum) {
             enough - 1
         } else {

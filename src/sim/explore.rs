@@ -167,11 +167,10 @@ impl World {
         // Writing to a String cannot fail.
         let _ = write!(
             text,
-            "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{}",
+            "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{}",
             sim.clocks,
             sim.leaders,
             sim.committed,
-            sim.committed_in,
             sim.vouched,
             sim.checked,
             sim.commit_seen,

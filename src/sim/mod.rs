@@ -160,10 +160,9 @@ pub struct Sim {
     leaders: BTreeMap<Epoch, NodeId>,
     /// The highest epoch any node led (kept past the honest limit too).
     highest_led: Epoch,
-    committed: BTreeMap<u64, Entry>,
-    /// The epoch each committed seq was first seen committed in (the
-    /// committing leader's, as it checks first).
-    committed_in: BTreeMap<u64, Epoch>,
+    /// Each committed seq's entry, and the epoch it was first seen committed
+    /// in (the committing leader's, as it checks first).
+    committed: BTreeMap<u64, (Entry, Epoch)>,
     checked: BTreeMap<NodeId, u64>,
     /// The highest seq each member held of an epoch's log while it had
     /// state: what its acks may truthfully claim.
@@ -203,7 +202,6 @@ impl Sim {
             leaders: BTreeMap::new(),
             highest_led: Epoch::default(),
             committed: BTreeMap::new(),
-            committed_in: BTreeMap::new(),
             checked: BTreeMap::new(),
             vouched: BTreeMap::new(),
             commit_seen: BTreeMap::new(),
@@ -658,12 +656,11 @@ impl Sim {
                     // on a slow clock) need not hold: it cannot commit past
                     // it, since the members that committed it refuse it.
                     let log = node.log();
-                    let committed_in = &self.committed_in;
                     let earlier = self
                         .committed
                         .range(log.base().seq + 1..)
-                        .filter(|(seq, _)| committed_in.get(seq).is_some_and(|&e| e < epoch));
-                    for (&seq, entry) in earlier {
+                        .filter(|(_, (_, committed_in))| *committed_in < epoch);
+                    for (&seq, (entry, _)) in earlier {
                         if log.get(seq) != Some(entry) {
                             found.push(format!(
                                 "node {id} leads epoch {epoch} without committed seq {seq} \
@@ -698,14 +695,13 @@ impl Sim {
         for (seq, entry) in node.committed_log() {
             if seq > from {
                 match self.committed.get(&seq) {
-                    Some(known) if known != entry => found.push(format!(
+                    Some((known, _)) if known != entry => found.push(format!(
                         "node {id} committed {entry:?} at seq {seq}, others {known:?}"
                     )),
                     Some(_) => {}
                     None => {
-                        self.committed.insert(seq, entry.clone());
                         let at = node.leading().unwrap_or(node.promised());
-                        self.committed_in.insert(seq, at);
+                        self.committed.insert(seq, (entry.clone(), at));
                     }
                 }
             }
@@ -824,13 +820,13 @@ impl Sim {
     fn deleted_later(&self, id: u64) -> bool {
         self.writes.values().any(|w| {
             matches!(w.op, Op::Delete { id: d } if d == id) && matches!(w.result, Some(Ok(_)))
-        }) || self.committed.values().any(|e| {
+        }) || self.committed.values().any(|(e, _)| {
             matches!(&e.command, Command::Client(r) if matches!(r.op, Op::Delete { id: d } if d == id))
         })
     }
 
     fn modified(&self, id: u64) -> bool {
-        self.committed.values().any(|e| {
+        self.committed.values().any(|(e, _)| {
             matches!(&e.command, Command::Client(r) if matches!(r.op, Op::Modify { id: m, .. } if m == id))
         })
     }
