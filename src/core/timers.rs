@@ -87,7 +87,7 @@ impl Node {
         }
     }
 
-    /// Every timer and when it fires next (for tests and failure reports).
+    /// Every timer and when it fires next, in the caller's time (for tests).
     pub fn timers(&self) -> Vec<(Timer, Time)> {
         Timer::ALL
             .iter()
