@@ -41,6 +41,42 @@ pub(super) struct Campaign {
     next: Vec<NodeId>,
 }
 
+/// What the election goes by: when this node last heard a leader it
+/// follows, last heard a higher rank say it is alive, and last called an
+/// election itself. Only moments are kept; what counts as recent is the
+/// caller's timeout.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Contact {
+    leader: Option<Time>,
+    higher_alive: Option<Time>,
+    campaigned: Option<Time>,
+}
+
+impl Contact {
+    /// A leader of an epoch at least this node's promise was heard.
+    pub(super) fn heard_leader(&mut self, now: Time) {
+        self.leader = Some(now);
+    }
+
+    /// This node led and lost its majority: it hears no leader now.
+    pub(super) fn lost_leader(&mut self) {
+        self.leader = None;
+    }
+
+    pub(super) fn leader_heard_at(&self) -> Option<Time> {
+        self.leader
+    }
+
+    pub(super) fn hears_leader(&self, now: Time, timeout: Duration) -> bool {
+        self.leader.is_some_and(|t| now.since(t) < timeout)
+    }
+
+    /// True if this node called an election within `window`.
+    pub(super) fn campaigned_within(&self, now: Time, window: Duration) -> bool {
+        self.campaigned.is_some_and(|t| now.since(t) < window)
+    }
+}
+
 impl Node {
     /// How long a candidate waits for a higher rank's `Alive`: a round trip on
     /// a LAN is far below this, and the wait is most of what an election costs.
@@ -63,12 +99,12 @@ impl Node {
 
     pub(super) fn campaign(&mut self, now: Time) {
         self.counters.elections += 1;
-        self.last_campaign = Some(now);
-        let silence = match self.leader_contact {
+        self.contact.campaigned = Some(now);
+        let silence = match self.contact.leader {
             Some(t) => format!("no leader heard for {} ms", now.since(t).as_millis()),
             None => "no leader known".to_owned(),
         };
-        let kind = if self.leader_contact.is_some() {
+        let kind = if self.contact.leader.is_some() {
             super::events::Kind::Suspect
         } else {
             super::events::Kind::Election
@@ -110,7 +146,7 @@ impl Node {
             // jittered, may fire up to a heartbeat later), so that none
             // refuses the takeover for a leader already gone.
             let margin = (self.cfg.heartbeat / 10).max(Duration::from_millis(1));
-            match self.leader_contact.map(|t| t + self.cfg.timeout + margin) {
+            match self.contact.leader.map(|t| t + self.cfg.timeout + margin) {
                 Some(deadline) if deadline > now => {
                     self.duty = Duty::Candidate(Campaign {
                         deadline,
@@ -170,12 +206,13 @@ impl Node {
 
     /// True while a higher rank said it is alive and may be taking over.
     fn deferring(&self, now: Time) -> bool {
-        self.higher_alive
+        self.contact
+            .higher_alive
             .is_some_and(|t| now.since(t) < self.cfg.timeout)
     }
 
     pub(super) fn on_alive(&mut self, now: Time, from: NodeId) {
-        self.higher_alive = Some(now);
+        self.contact.higher_alive = Some(now);
         if matches!(self.duty, Duty::Candidate(_)) {
             self.story(
                 super::events::Kind::Role,

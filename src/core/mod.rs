@@ -8,16 +8,27 @@
 //! Given the same inputs and seed it does the same thing, which is what lets
 //! [`crate::sim`] run hundreds of nodes through lost packets and crashes.
 //!
-//! The protocol, one submodule per idea:
+//! The protocol, one submodule per idea, each with the type that owns its
+//! state (private fields, moved only by that type's operations); `Node`
+//! wires them together and is the only `handle_*`/`poll_*` surface:
 //! - [`election`]: bully election over `(attribute, id)` ranks, asking one
-//!   member at a time;
-//! - [`takeover`]: the winner's Prepare/Promise round that starts an epoch;
-//! - [`replication`]: appends, acks, commit, heartbeats, compaction; its
-//!   `ledger` keeps the log's verified, commit and applied marks in order;
-//! - [`transfer`]: pulling missing entries or a snapshot from a peer;
-//! - [`recovery`]: how a node that lost its memory rejoins safely;
-//! - [`requests`]: client writes, their forwarding and their answers;
-//! - [`reads`]: linearizable reads by read index;
+//!   member at a time (`Campaign`; `Contact`: when a leader, a higher rank
+//!   and this node's own election were last heard of);
+//! - [`promise`]: the promise that only rises and the epoch numbers seen
+//!   (`Promise`);
+//! - [`takeover`]: the winner's Prepare/Promise round that starts an epoch
+//!   (`Takeover`, whose `count` is the quorum rule);
+//! - [`replication`]: appends, acks, commit, heartbeats, compaction
+//!   (`Leadership` with each member's progress; `Acks`: when a follower
+//!   acknowledges); its `ledger` keeps the log's verified, commit and
+//!   applied marks in order (`Ledger`);
+//! - [`transfer`]: pulling missing entries or a snapshot from a peer
+//!   (`Transfer`: the pull under way and the snapshot served);
+//! - [`recovery`]: how a node that lost its memory rejoins safely
+//!   (`Recovery`);
+//! - [`requests`]: client writes, their forwarding and their answers
+//!   (`Requests`);
+//! - [`reads`]: linearizable reads by read index (`Reads`);
 //! - [`applied`]: what applying did to the board, for the change feed;
 //! - [`timers`]: every timer by name, each read from the deadline its part
 //!   keeps, so that the node wakes exactly when one is due;
@@ -29,6 +40,7 @@ pub mod breaks;
 mod clock;
 mod election;
 pub mod events;
+mod promise;
 mod reads;
 mod recovery;
 mod replication;
@@ -349,31 +361,22 @@ pub struct Node {
     clock: clock::Clock,
     memory: Memory,
     duty: Duty,
-    /// The highest epoch this incarnation promised to follow.
-    promised: Epoch,
-    /// The highest epoch number seen anywhere.
-    highest_number: u64,
-    /// Last time a leader of an epoch at least `promised` was heard.
-    leader_contact: Option<Time>,
-    /// Last time a higher rank answered this node's election.
-    higher_alive: Option<Time>,
-    /// Last time this node called an election.
-    last_campaign: Option<Time>,
-    /// Last time this node acknowledged its leader, and what.
-    last_ack: Option<(Time, u64)>,
-    /// This node's committed history differs from its leader's: possible
-    /// only after a majority lost its memory (see `replication`).
-    diverged: bool,
+    /// The highest epoch this incarnation promised to follow, and the
+    /// highest epoch number it has seen.
+    promise: promise::Promise,
+    /// When a leader, a higher rank and this node's own election were
+    /// last heard of.
+    contact: election::Contact,
     /// The log and how far it is verified, committed and applied.
     ledger: replication::ledger::Ledger,
     board: Board,
     peers: BTreeMap<NodeId, Peer>,
     relayed: Option<Relayed>,
-    pull: Option<transfer::Pulling>,
-    snapshot: Option<transfer::SnapshotCache>,
+    transfer: transfer::Transfer,
     requests: requests::Requests,
     reads: reads::Reads,
-    ack_due: bool,
+    /// When this node, following, acknowledges its leader next.
+    acks: replication::Acks,
     next_tick: Time,
     out: VecDeque<Transmit>,
     replies: VecDeque<Reply>,
@@ -419,22 +422,16 @@ impl Node {
                 leader: None,
                 deadline: now,
             }),
-            promised: Epoch::default(),
-            highest_number: 0,
-            leader_contact: None,
-            higher_alive: None,
-            last_campaign: None,
-            last_ack: None,
-            diverged: false,
+            promise: promise::Promise::default(),
+            contact: election::Contact::default(),
             ledger: replication::ledger::Ledger::default(),
             board: Board::new(),
             peers,
             relayed: None,
-            pull: None,
-            snapshot: None,
+            transfer: transfer::Transfer::default(),
             requests: requests::Requests::default(),
             reads: reads::Reads::default(),
-            ack_due: false,
+            acks: replication::Acks::default(),
             next_tick: now,
             out: VecDeque::new(),
             replies: VecDeque::new(),
@@ -591,9 +588,7 @@ impl Node {
         let now = self.clock.at(now);
         // Between two attempts of a node that keeps calling elections (it is
         // cut off, or no majority answers) it is still a candidate to users.
-        let campaigning = self
-            .last_campaign
-            .is_some_and(|t| now.since(t) < self.cfg.timeout * 3);
+        let campaigning = self.contact.campaigned_within(now, self.cfg.timeout * 3);
         match (&self.duty, &self.memory) {
             (Duty::Leader(_), _) => Role::Leader,
             (_, Memory::Recovering(_)) => Role::Recovering,
@@ -624,7 +619,7 @@ impl Node {
     }
 
     pub fn promised(&self) -> Epoch {
-        self.promised
+        self.promise.epoch()
     }
 
     /// Committed entries still in the log (for invariant checks): `(seq, entry)`.
@@ -655,22 +650,16 @@ impl Node {
             clock,
             memory,
             duty,
-            promised,
-            highest_number,
-            leader_contact,
-            higher_alive,
-            last_campaign,
-            last_ack,
-            diverged,
+            promise,
+            contact,
             ledger,
             board,
             peers,
             relayed,
-            pull,
-            snapshot,
+            transfer,
             requests,
             reads,
-            ack_due,
+            acks,
             next_tick,
             out,
             replies,
@@ -686,10 +675,10 @@ impl Node {
         // Writing to a String cannot fail.
         let _ = write!(
             text,
-            "{rank:?}{boot}{rng:?}{clock:?}{memory:?}{duty:?}{promised:?}{highest_number}\
-             {leader_contact:?}{higher_alive:?}{last_campaign:?}{last_ack:?}{diverged}{ledger:?}\
-             {board:?}{peers:?}{relayed:?}{pull:?}{snapshot:?}\
-             {requests:?}{reads:?}{ack_due}{next_tick:?}{out:?}{replies:?}{read_replies:?}\
+            "{rank:?}{boot}{rng:?}{clock:?}{memory:?}{duty:?}{promise:?}\
+             {contact:?}{ledger:?}\
+             {board:?}{peers:?}{relayed:?}{transfer:?}\
+             {requests:?}{reads:?}{acks:?}{next_tick:?}{out:?}{replies:?}{read_replies:?}\
              {superseded:?}"
         );
         text.hash(hasher);
@@ -705,7 +694,7 @@ impl Node {
             "{}:{}@{} leader {:?} log {}..{}@{} commit {} applied {} verified {} pulling {:?}{}{}",
             self.cfg.id,
             self.role(now).name(),
-            self.promised,
+            self.promise.epoch(),
             self.leader(),
             self.ledger.log.base().seq,
             self.ledger.log.last().seq,
@@ -713,9 +702,13 @@ impl Node {
             self.ledger.commit(),
             self.ledger.applied(),
             self.ledger.verified(),
-            self.pull.as_ref().map(|p| p.describe()),
+            self.transfer.describe(),
             recovery,
-            if self.diverged { " DIVERGED" } else { "" }
+            if self.ledger.diverged() {
+                " DIVERGED"
+            } else {
+                ""
+            }
         )
     }
 
@@ -795,11 +788,11 @@ impl Node {
             attribute: self.rank.attribute,
             role,
             leader,
-            epoch: self.leading().unwrap_or(self.promised),
+            epoch: self.leading().unwrap_or(self.promise.epoch()),
             commit: self.ledger.commit(),
             applied: self.ledger.applied(),
             peers,
-            leader_silent: match (&self.duty, self.leader_contact) {
+            leader_silent: match (&self.duty, self.contact.leader_heard_at()) {
                 (Duty::Follower(f), Some(t)) if f.leader.is_some() => Some(now.since(t)),
                 _ => None,
             },
@@ -1044,7 +1037,7 @@ impl Node {
 
     /// Tells `to` that this node is not in `epoch`, and what it promised.
     fn reject(&mut self, to: NodeId, epoch: Epoch, leader_alive: bool) {
-        let promised = self.promised;
+        let promised = self.promise.epoch();
         self.send(
             to,
             Message::Reject {
@@ -1102,8 +1095,7 @@ impl Node {
     }
 
     fn hears_leader(&self, now: Time) -> bool {
-        self.leader_contact
-            .is_some_and(|t| now.since(t) < self.cfg.timeout)
+        self.contact.hears_leader(now, self.cfg.timeout)
     }
 
     /// Becomes a follower with no known leader, suspecting none for a timeout.
@@ -1116,14 +1108,11 @@ impl Node {
     }
 
     /// Promises `epoch`: from now on only its leader may extend this log.
-    fn promise(&mut self, epoch: Epoch) {
-        if epoch > self.promised {
-            self.promised = epoch;
-            self.highest_number = self.highest_number.max(epoch.number);
+    fn make_promise(&mut self, epoch: Epoch) {
+        if self.promise.raise(epoch) {
             self.ledger.reverify();
-            self.pull = None;
-            self.reads.heard = 0;
-            self.reads.acked = 0;
+            self.transfer.stop_pull();
+            self.reads.forget_rounds();
             if let Duty::Leader(l) = &self.duty {
                 let text = format!(
                     "stepping down as leader of epoch {} for epoch {epoch}",

@@ -78,12 +78,12 @@ struct Asked {
 pub(super) struct Reads {
     // -- as leader
     /// The last heartbeat round sent.
-    pub(super) round: u64,
+    round: u64,
     unconfirmed: Vec<Unconfirmed>,
     // -- as follower
     /// The latest round heard from the leader followed, and the last acked.
-    pub(super) heard: u64,
-    pub(super) acked: u64,
+    heard: u64,
+    acked: u64,
     next_batch: u64,
     asked: Option<Asked>,
     /// Reads that arrived while a batch was out, or with no leader known.
@@ -95,6 +95,39 @@ pub(super) struct Reads {
 }
 
 impl Reads {
+    /// A leader starts a heartbeat round: the one to send.
+    pub(super) fn next_round(&mut self) -> u64 {
+        self.round += 1;
+        self.round
+    }
+
+    /// The last heartbeat round sent.
+    pub(super) fn round(&self) -> u64 {
+        self.round
+    }
+
+    /// A follower heard its leader's round `round`.
+    pub(super) fn heard_round(&mut self, round: u64) {
+        self.heard = self.heard.max(round);
+    }
+
+    /// True if a round was heard and not acknowledged yet.
+    pub(super) fn round_unacked(&self) -> bool {
+        self.heard > self.acked
+    }
+
+    /// The round an ack now claims (and from then on, acknowledged).
+    pub(super) fn ack_round(&mut self) -> u64 {
+        self.acked = self.heard;
+        self.heard
+    }
+
+    /// A new promise: rounds are the new leader's, counted from nothing.
+    pub(super) fn forget_rounds(&mut self) {
+        self.heard = 0;
+        self.acked = 0;
+    }
+
     fn idle(&self) -> bool {
         self.unconfirmed.is_empty()
             && self.asked.is_none()
@@ -273,7 +306,7 @@ impl Node {
             }) => Some(*l),
             _ => None,
         };
-        let epoch = self.promised;
+        let epoch = self.promise.epoch();
         if let Some(asked) = &mut self.reads.asked {
             if Some(asked.leader) != leader || asked.epoch != epoch {
                 // Its answer would be the old leader's: ask the new one.

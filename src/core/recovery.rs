@@ -82,8 +82,8 @@ impl Node {
         // may include the prober's forgotten self, so the fence must reach
         // it (the candidate promises itself only once it leads).
         let promised = match &self.duty {
-            super::Duty::Preparing(t) => self.promised.max(t.asking().unwrap_or_default()),
-            _ => self.promised,
+            super::Duty::Preparing(t) => self.promise.epoch().max(t.asking().unwrap_or_default()),
+            _ => self.promise.epoch(),
         };
         let message = Message::Info {
             for_boot: boot,
@@ -102,9 +102,9 @@ impl Node {
         promised: Epoch,
         active: bool,
     ) {
-        self.highest_number = self.highest_number.max(promised.number);
+        self.promise.saw(promised.number);
         let (majority, others) = (self.cfg.majority(), self.cfg.members.len() - 1);
-        let (id, own) = (self.cfg.id, self.promised);
+        let (id, own) = (self.cfg.id, self.promise.epoch());
         let Memory::Recovering(r) = &mut self.memory else {
             return;
         };
@@ -124,7 +124,7 @@ impl Node {
     /// finishes recovery once this node holds that far.
     pub(super) fn recovery_progress(&mut self, leader_last: Option<u64>) {
         let verified = self.ledger.verified().min(self.ledger.log.last().seq);
-        let epoch = self.promised;
+        let epoch = self.promise.epoch();
         let Memory::Recovering(r) = &mut self.memory else {
             return;
         };
@@ -167,7 +167,6 @@ impl Node {
             seq: 0,
             effect: super::applied::Effect::Replaced,
         });
-        self.snapshot = None;
-        self.pull = None;
+        self.transfer.forget();
     }
 }

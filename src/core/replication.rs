@@ -10,6 +10,7 @@
 //! marks, and is the only code that moves them (the commit rule included).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use log::{error, warn};
 
@@ -55,6 +56,40 @@ struct Progress {
     round: u64,
 }
 
+/// When a follower acknowledges: at once when it has news for its leader
+/// (entries stored, a snapshot installed, a read round to confirm), and on
+/// a heartbeat when what it verified moved or half a heartbeat passed since
+/// its last ack, so the leader keeps hearing it.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Acks {
+    due: bool,
+    /// When the last ack went, and the `matched` it claimed.
+    last: Option<(Time, u64)>,
+}
+
+impl Acks {
+    pub(super) fn news(&mut self) {
+        self.due = true;
+    }
+
+    /// A heartbeat came: is an ack due for it?
+    fn heartbeat(&mut self, now: Time, verified: u64, every: Duration, new_round: bool) {
+        let stale = self
+            .last
+            .is_none_or(|(t, m)| m != verified || now.since(t) >= every / 2);
+        self.due |= stale || new_round;
+    }
+
+    /// True, once, if an ack is due.
+    fn take_due(&mut self) -> bool {
+        std::mem::take(&mut self.due)
+    }
+
+    fn sent(&mut self, now: Time, matched: u64) {
+        self.last = Some((now, matched));
+    }
+}
+
 impl Leadership {
     /// The latest heartbeat round a majority of members with state (this
     /// leader, at `own`, among them) acknowledged.
@@ -90,8 +125,8 @@ impl Node {
             .keys()
             .map(|&id| (id, Progress::default()))
             .collect();
-        self.pull = None;
-        self.leader_contact = Some(now);
+        self.transfer.stop_pull();
+        self.contact.heard_leader(now);
         let unsent = self.ledger.log.last().seq + 1;
         self.duty = Duty::Leader(Leadership {
             epoch,
@@ -302,7 +337,7 @@ impl Node {
                 self.cfg.id,
                 self.cfg.timeout.as_millis()
             );
-            self.leader_contact = None;
+            self.contact.lost_leader();
             self.wait_for_leader(now);
             return;
         }
@@ -316,13 +351,13 @@ impl Node {
         if !matches!(self.duty, Duty::Leader(_)) {
             return;
         }
-        self.reads.round += 1;
-        if let Some(message) = self.heartbeat_message(now) {
+        let round = self.reads.next_round();
+        if let Some(message) = self.heartbeat_message(now, round) {
             self.broadcast(message);
         }
     }
 
-    fn heartbeat_message(&self, now: Time) -> Option<Message> {
+    fn heartbeat_message(&self, now: Time, round: u64) -> Option<Message> {
         let Duty::Leader(l) = &self.duty else {
             return None;
         };
@@ -348,7 +383,7 @@ impl Node {
             alive,
             recovering,
             fresh: l.fresh.iter().take(NAMED_PER_HEARTBEAT).copied().collect(),
-            round: self.reads.round,
+            round,
         })
     }
 
@@ -362,7 +397,8 @@ impl Node {
             return;
         }
         let origins = std::mem::take(&mut l.notify);
-        let Some(message) = self.heartbeat_message(now) else {
+        // The current round again: a commit notice confirms no new reads.
+        let Some(message) = self.heartbeat_message(now, self.reads.round()) else {
             return;
         };
         for origin in origins {
@@ -412,23 +448,23 @@ impl Node {
             self.counters.drop_one(super::Refused::Spoofed);
             return false;
         }
-        self.highest_number = self.highest_number.max(epoch.number);
-        if epoch < self.promised && !broken(Break::StaleLeader) {
+        self.promise.saw(epoch.number);
+        if epoch < self.promise.epoch() && !broken(Break::StaleLeader) {
             self.reject(from, epoch, false);
             return false;
         }
-        let following = epoch == self.promised
+        let following = epoch == self.promise.epoch()
             && matches!(&self.duty, Duty::Follower(f) if f.leader == Some(from));
-        if !following && (epoch > self.promised || self.is_recovering()) {
+        if !following && (epoch > self.promise.epoch() || self.is_recovering()) {
             if let Memory::Recovering(r) = &mut self.memory {
-                if !r.may_follow(epoch, self.promised, counted) {
+                if !r.may_follow(epoch, self.promise.epoch(), counted) {
                     r.below_fence(epoch);
                     // Not fenced yet: stay quiet, but do not disturb this leader.
-                    self.leader_contact = Some(now);
+                    self.contact.heard_leader(now);
                     self.wait_for_leader(now);
                     return false;
                 }
-                self.promise(epoch);
+                self.make_promise(epoch);
             } else {
                 // This node missed the Prepare of `epoch`; the leader will ask
                 // again. A leader does not step down on such a claim alone (it
@@ -438,7 +474,7 @@ impl Node {
                 return false;
             }
         }
-        self.leader_contact = Some(now);
+        self.contact.heard_leader(now);
         let deadline = self.suspicion(now);
         let newly = !matches!(&self.duty, Duty::Follower(f) if f.leader == Some(from));
         self.duty = Duty::Follower(Following {
@@ -478,7 +514,7 @@ impl Node {
         }
         self.learn_commit(commit);
         self.recovery_progress(None);
-        self.ack_due = true;
+        self.acks.news();
     }
 
     /// `counted`: this boot was counted by the fresh start of `epoch`;
@@ -498,8 +534,8 @@ impl Node {
         if !self.accept_leader(now, from, epoch, counted) {
             return false;
         }
-        self.reads.heard = self.reads.heard.max(round);
-        if self.diverged {
+        self.reads.heard_round(round);
+        if self.ledger.diverged() {
             // Committed histories differ only once a majority lost its memory
             // and the cluster restarted from what a minority kept (the honest
             // limit), without this node. The leader's history is the one a
@@ -512,7 +548,6 @@ impl Node {
                 self.ledger.applied()
             );
             self.forget_everything();
-            self.diverged = false;
         }
         if self.ledger.log.holds(last) {
             self.ledger.verify(last.seq);
@@ -528,7 +563,7 @@ impl Node {
             {
                 self.ledger.log.truncate_after(last.seq);
             }
-            self.pull = None;
+            self.transfer.stop_pull();
         } else {
             self.start_pull(now, from, epoch);
         }
@@ -539,11 +574,10 @@ impl Node {
         self.recovery_progress(named.then_some(last.seq));
         // Ack when there is news, and often enough for the leader to know
         // this node is alive; a commit notice right after an ack needs none.
-        let stale = self.last_ack.is_none_or(|(t, m)| {
-            m != self.ledger.verified() || now.since(t) >= self.cfg.heartbeat / 2
-        });
         // A new round is acknowledged at once: reads wait for it.
-        self.ack_due |= stale || self.reads.heard > self.reads.acked;
+        let new_round = self.reads.round_unacked();
+        self.acks
+            .heartbeat(now, self.ledger.verified(), self.cfg.heartbeat, new_round);
         true
     }
 
@@ -563,7 +597,7 @@ impl Node {
                             "node {}: refusing to overwrite committed seq {seq}",
                             self.cfg.id
                         );
-                        self.diverged = true;
+                        self.ledger.conflicts_with_commit();
                         return seq - 1;
                     }
                     self.ledger.log.truncate_after(seq - 1);
@@ -583,7 +617,7 @@ impl Node {
     }
 
     pub(super) fn flush_ack(&mut self, now: Time) {
-        if !std::mem::take(&mut self.ack_due) {
+        if !self.acks.take_due() {
             return;
         }
         let Duty::Follower(Following {
@@ -594,13 +628,12 @@ impl Node {
             return;
         };
         let message = Message::Ack {
-            epoch: self.promised,
+            epoch: self.promise.epoch(),
             matched: self.ledger.verified(),
             recovering: self.is_recovering(),
-            round: self.reads.heard,
+            round: self.reads.ack_round(),
         };
-        self.reads.acked = self.reads.heard;
-        self.last_ack = Some((now, self.ledger.verified()));
+        self.acks.sent(now, self.ledger.verified());
         self.send(leader, message);
     }
 }
@@ -618,6 +651,10 @@ pub(super) mod ledger {
     //! - `commit`: the highest seq known committed. It only grows, until the
     //!   memory goes ([`Ledger::forget`]).
     //! - `applied`: the seq the board stands at; never past `commit`.
+    //!
+    //! It also remembers whether an append conflicted with a committed entry
+    //! (`diverged`): a history no longer the cluster's, which only forgetting
+    //! it ([`Ledger::forget`]) ends.
 
     use super::Leadership;
     use crate::core::breaks::{broken, Break};
@@ -630,6 +667,8 @@ pub(super) mod ledger {
         verified: u64,
         commit: u64,
         applied: u64,
+        /// Possible only after a majority lost its memory (see `store`).
+        diverged: bool,
     }
 
     impl Ledger {
@@ -643,6 +682,15 @@ pub(super) mod ledger {
 
         pub(in crate::core) fn applied(&self) -> u64 {
             self.applied
+        }
+
+        /// The leader's log conflicts with an entry committed here.
+        pub(in crate::core) fn diverged(&self) -> bool {
+            self.diverged
+        }
+
+        pub(in crate::core) fn conflicts_with_commit(&mut self) {
+            self.diverged = true;
         }
 
         /// The leader `l` counted a majority's copies up to `n`: the commit
@@ -679,7 +727,7 @@ pub(super) mod ledger {
             (self.applied < self.commit).then_some(self.applied + 1)
         }
 
-        /// The board applied `seq`, the one [`Marks::next_to_apply`] named.
+        /// The board applied `seq`, the one [`Ledger::next_to_apply`] named.
         pub(in crate::core) fn applied_through(&mut self, seq: u64) {
             debug_assert_eq!(self.next_to_apply(), Some(seq));
             self.applied = seq.clamp(self.applied, self.commit);

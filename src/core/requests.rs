@@ -110,7 +110,7 @@ impl Node {
     }
 
     fn forward_due(&mut self, now: Time, leader: NodeId) {
-        let epoch = self.promised;
+        let epoch = self.promise.epoch();
         let rto = self.cfg.heartbeat * 2;
         let due: Vec<u64> = self
             .requests

@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use log::{debug, info, warn};
 
 use super::breaks::{broken, Break};
-use super::{Duty, Memory, Node, Time};
+use super::{Config, Duty, Memory, Node, Time};
 use crate::wire::{Epoch, Incarnation, LogPos, Message, NodeId};
 
 #[derive(Clone, Debug)]
@@ -51,10 +51,133 @@ pub(super) struct Takeover {
     pub(super) fetching: Option<(NodeId, LogPos, bool)>,
 }
 
+/// What the answers so far allow a takeover to do.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    /// Not enough answers yet.
+    Wait,
+    /// Enough would promise: ask for real.
+    AskForReal,
+    /// Start the epoch from the best log among the promisers with state
+    /// (none if no member with state promised); `fresh` if it is a
+    /// memoryless majority's start.
+    Lead {
+        fresh: bool,
+        best: Option<(NodeId, LogPos)>,
+    },
+}
+
 impl Takeover {
+    /// A trial round for `epoch`, in which this node counts itself: with
+    /// its log if it has state, as memoryless (in boot `boot`) if not.
+    fn new(epoch: Epoch, deadline: Time, own: Option<LogPos>, boot: u32) -> Takeover {
+        let mut t = Takeover {
+            epoch,
+            trial: true,
+            deadline,
+            promises: BTreeMap::new(),
+            no_state: BTreeMap::new(),
+            trial_no_state: BTreeMap::new(),
+            fresh_after: None,
+            fetching: None,
+        };
+        if let Some(last) = own {
+            t.promises.insert(epoch.leader, last);
+        } else {
+            t.no_state.insert(epoch.leader, boot);
+        }
+        t
+    }
+
     /// The epoch, once the real round asks members to promise it.
     pub(super) fn asking(&self) -> Option<Epoch> {
         (!self.trial).then_some(self.epoch)
+    }
+
+    /// True if an answer for `epoch` in this round (`trial` or real) still
+    /// counts: it is this round's, and no log is being adopted yet.
+    fn counts(&self, epoch: Epoch, trial: bool) -> bool {
+        self.epoch == epoch && self.trial == trial && self.fetching.is_none()
+    }
+
+    fn promised(&mut self, from: NodeId, last: LogPos) {
+        self.promises.insert(from, last);
+        self.no_state.remove(&from);
+    }
+
+    /// A member without state answered. True if it counts: always in the
+    /// trial; in the real round only from a boot that was memoryless at the
+    /// trial too.
+    fn memoryless(&mut self, from: Incarnation) -> bool {
+        // Whatever it promised before, it has forgotten.
+        self.promises.remove(&from.id);
+        if self.trial || self.trial_no_state.get(&from.id) == Some(&from.boot) {
+            self.no_state.insert(from.id, from.boot);
+            return true;
+        }
+        false
+    }
+
+    /// Of `members`, those that have not answered this round.
+    fn silent(&self, members: impl Iterator<Item = NodeId>) -> Vec<NodeId> {
+        members
+            .filter(|id| !self.promises.contains_key(id) && !self.no_state.contains_key(id))
+            .collect()
+    }
+
+    /// When this takeover gives up, or stops waiting for members with
+    /// state before a fresh start (whichever comes first).
+    fn due(&self, majority: usize, enough: usize) -> Time {
+        // Only while `count` waits on it: a memoryless majority answered,
+        // not enough members with state (else it fires again at once).
+        let waiting = !self.trial
+            && self.fetching.is_none()
+            && self.promises.len() < enough
+            && self.no_state.len() >= majority;
+        let fresh = self.fresh_after.filter(|_| waiting);
+        fresh.map_or(self.deadline, |f| f.min(self.deadline))
+    }
+
+    /// The takeover's rule: `enough` promises from members with state start
+    /// the epoch; a memoryless majority starts it fresh, once it waited a
+    /// timeout for members with state (or all members answered). A won
+    /// trial becomes the real round, which counts afresh.
+    fn count(&mut self, now: Time, cfg: &Config, enough: usize) -> Verdict {
+        let majority = cfg.majority();
+        if self.fetching.is_some() {
+            return Verdict::Wait;
+        }
+        if self.trial {
+            if self.promises.len() < enough && self.no_state.len() < majority {
+                return Verdict::Wait;
+            }
+            self.trial = false;
+            self.promises.retain(|id, _| *id == cfg.id);
+            self.trial_no_state = std::mem::take(&mut self.no_state);
+            let own = self.trial_no_state.get_key_value(&cfg.id);
+            self.no_state.extend(own.map(|(k, v)| (*k, *v)));
+            return Verdict::AskForReal;
+        }
+        let fresh = if self.promises.len() >= enough {
+            false
+        } else if self.no_state.len() >= majority {
+            // Wait a little for members with state: the more of them answer,
+            // the less a memoryless majority loses.
+            let after = *self.fresh_after.get_or_insert(now + cfg.timeout);
+            let everyone = self.promises.len() + self.no_state.len() == cfg.members.len();
+            if !everyone && now < after {
+                return Verdict::Wait;
+            }
+            true
+        } else {
+            return Verdict::Wait;
+        };
+        let best = self
+            .promises
+            .iter()
+            .max_by_key(|(id, pos)| (**pos, **id == cfg.id))
+            .map(|(id, pos)| (*id, *pos));
+        Verdict::Lead { fresh, best }
     }
 }
 
@@ -69,40 +192,21 @@ impl Node {
     }
 
     pub(super) fn start_takeover(&mut self, now: Time) {
-        let number = self
-            .highest_number
-            .max(self.promised.number)
-            .saturating_add(1);
+        // No promise to itself yet, only the number taken: until enough
+        // members agree, a leader this node hears again (it was only cut
+        // off) wins it back at once, instead of being refused for an epoch
+        // that never started.
         let epoch = Epoch {
-            number,
+            number: self.promise.next_number(),
             leader: self.cfg.id,
             boot: self.boot,
         };
-        // No promise to itself yet: until enough members agree, a leader this
-        // node hears again (it was only cut off) wins it back at once,
-        // instead of being refused for an epoch that never started.
-        self.highest_number = number;
-        self.pull = None;
-        let mut takeover = Takeover {
-            epoch,
-            trial: true,
-            deadline: now + self.cfg.timeout * 2,
-            promises: BTreeMap::new(),
-            no_state: BTreeMap::new(),
-            trial_no_state: BTreeMap::new(),
-            fresh_after: None,
-            fetching: None,
+        self.transfer.stop_pull();
+        let own = match self.memory {
+            Memory::Active => Some(self.ledger.log.last()),
+            Memory::Recovering(_) => None,
         };
-        match self.memory {
-            Memory::Active => {
-                takeover
-                    .promises
-                    .insert(self.cfg.id, self.ledger.log.last());
-            }
-            Memory::Recovering(_) => {
-                takeover.no_state.insert(self.cfg.id, self.boot);
-            }
-        }
+        let takeover = Takeover::new(epoch, now + self.cfg.timeout * 2, own, self.boot);
         self.story(
             super::events::Kind::Takeover,
             format!("no higher rank answered; taking over as leader of epoch {epoch}"),
@@ -112,21 +216,13 @@ impl Node {
         self.decide(now);
     }
 
-    /// When the takeover gives up, or stops waiting for members with state
-    /// before a fresh start (whichever comes first).
+    /// When the takeover under way gives up, or stops waiting for members
+    /// with state before a fresh start.
     pub(super) fn takeover_due(&self) -> Option<Time> {
         let Duty::Preparing(t) = &self.duty else {
             return None;
         };
-        // Only while `decide` waits on it: a memoryless majority answered,
-        // not enough members with state (else it fires again at once).
-        let (majority, enough) = (self.cfg.majority(), self.cfg.enough());
-        let waiting = !t.trial
-            && t.fetching.is_none()
-            && t.promises.len() < enough
-            && t.no_state.len() >= majority;
-        let fresh = t.fresh_after.filter(|_| waiting);
-        Some(fresh.map_or(t.deadline, |f| f.min(t.deadline)))
+        Some(t.due(self.cfg.majority(), self.cfg.enough()))
     }
 
     /// The takeover's timer: gives up at the deadline, or decides once the
@@ -141,7 +237,7 @@ impl Node {
                 t.epoch
             );
             self.story(super::events::Kind::Takeover, text);
-            self.pull = None;
+            self.transfer.stop_pull();
             self.wait_for_leader(now);
             return;
         }
@@ -159,13 +255,7 @@ impl Node {
         };
         if t.fetching.is_none() {
             let (epoch, trial) = (t.epoch, t.trial);
-            let silent: Vec<NodeId> = self
-                .peers
-                .keys()
-                .filter(|id| !t.promises.contains_key(id) && !t.no_state.contains_key(id))
-                .copied()
-                .collect();
-            for id in silent {
+            for id in t.silent(self.peers.keys().copied()) {
                 self.send(id, Message::Prepare { epoch, trial });
             }
             self.decide(now);
@@ -180,7 +270,7 @@ impl Node {
             self.counters.drop_one(super::Refused::Spoofed);
             return;
         }
-        self.highest_number = self.highest_number.max(epoch.number);
+        self.promise.saw(epoch.number);
         // A takeover under way refuses lower epochs (so that two candidates
         // do not both give way), but reports only what it really promised: a
         // working leader asking again must not be unseated by an epoch that
@@ -189,18 +279,18 @@ impl Node {
             Duty::Preparing(t) => t.epoch,
             _ => Epoch::default(),
         };
-        if epoch < self.promised.max(own) {
+        if epoch < self.promise.epoch().max(own) {
             self.reject(from, epoch, false);
             return;
         }
-        if epoch > self.promised {
+        if epoch > self.promise.epoch() {
             if self.sticky(now, from) {
                 self.reject(from, epoch, true);
                 return;
             }
             if !trial {
-                self.promise(epoch);
-                self.leader_contact = Some(now);
+                self.make_promise(epoch);
+                self.contact.heard_leader(now);
                 let deadline = now + self.cfg.timeout * 2 + self.jitter();
                 self.duty = Duty::Follower(super::Following {
                     leader: None,
@@ -240,9 +330,8 @@ impl Node {
         trial: bool,
     ) {
         if let Duty::Preparing(t) = &mut self.duty {
-            if t.epoch == epoch && t.trial == trial && t.fetching.is_none() {
-                t.promises.insert(from, last);
-                t.no_state.remove(&from);
+            if t.counts(epoch, trial) {
+                t.promised(from, last);
                 self.decide(now);
             }
         }
@@ -250,11 +339,8 @@ impl Node {
 
     pub(super) fn on_no_state(&mut self, now: Time, from: Incarnation, epoch: Epoch, trial: bool) {
         if let Duty::Preparing(t) = &mut self.duty {
-            if t.epoch == epoch && t.trial == trial && t.fetching.is_none() {
-                // Whatever it promised before, it has forgotten.
-                t.promises.remove(&from.id);
-                if trial || t.trial_no_state.get(&from.id) == Some(&from.boot) {
-                    t.no_state.insert(from.id, from.boot);
+            if t.counts(epoch, trial) {
+                if t.memoryless(from) {
                     self.decide(now);
                 } else {
                     debug!(
@@ -275,7 +361,7 @@ impl Node {
         promised: Epoch,
         leader_alive: bool,
     ) {
-        self.highest_number = self.highest_number.max(promised.number);
+        self.promise.saw(promised.number);
         match &self.duty {
             Duty::Preparing(t) if t.epoch == epoch && (promised > epoch || leader_alive) => {
                 let why = if leader_alive {
@@ -287,7 +373,7 @@ impl Node {
                     super::events::Kind::Takeover,
                     format!("node {from} refused epoch {epoch} ({why}); standing back"),
                 );
-                self.pull = None;
+                self.transfer.stop_pull();
                 self.wait_for_leader(now);
             }
             Duty::Leader(l) if l.epoch == epoch => {
@@ -312,10 +398,9 @@ impl Node {
         }
     }
 
-    /// Starts the epoch once a majority answered, adopting the best log first.
+    /// Acts on the answers so far: asks for real, adopts the best log, or
+    /// starts the epoch.
     fn decide(&mut self, now: Time) {
-        let majority = self.cfg.majority();
-        let members = self.cfg.members.len();
         let enough = self.cfg.enough();
         let enough = if broken(Break::PromiseQuorum) {
             enough - 1
@@ -328,45 +413,18 @@ impl Node {
         let Duty::Preparing(t) = &mut self.duty else {
             return;
         };
-        if t.fetching.is_some() {
-            return;
-        }
-        if t.trial {
-            // Enough would promise: now ask for real.
-            if t.promises.len() >= enough || t.no_state.len() >= majority {
-                t.trial = false;
-                t.promises.retain(|id, _| *id == me);
-                t.trial_no_state = std::mem::take(&mut t.no_state);
-                t.no_state
-                    .extend(t.trial_no_state.get_key_value(&me).map(|(k, v)| (*k, *v)));
+        let (fresh, best) = match t.count(now, &self.cfg, enough) {
+            Verdict::Wait => return,
+            Verdict::AskForReal => {
                 let epoch = t.epoch;
                 self.broadcast(Message::Prepare {
                     epoch,
                     trial: false,
                 });
-                self.decide(now);
+                return self.decide(now);
             }
-            return;
-        }
-        let fresh = if t.promises.len() >= enough {
-            false
-        } else if t.no_state.len() >= majority {
-            // Wait a little for members with state: the more of them answer,
-            // the less a memoryless majority loses.
-            let after = *t.fresh_after.get_or_insert(now + self.cfg.timeout);
-            let everyone = t.promises.len() + t.no_state.len() == members;
-            if !everyone && now < after {
-                return;
-            }
-            true
-        } else {
-            return;
+            Verdict::Lead { fresh, best } => (fresh, best),
         };
-        let best = t
-            .promises
-            .iter()
-            .max_by_key(|(id, pos)| (**pos, **id == me))
-            .map(|(id, pos)| (*id, *pos));
         match best {
             _ if broken(Break::AdoptBest) => self.start_epoch(now, fresh),
             Some((id, pos)) if id != me && (pos > own || recovering) => {
@@ -397,7 +455,7 @@ impl Node {
         };
         t.deadline = now + self.cfg.timeout * 2;
         if last.seq >= target.seq && self.ledger.log.holds(target) {
-            self.pull = None;
+            self.transfer.stop_pull();
             self.start_epoch(now, fresh);
         }
     }
@@ -427,7 +485,7 @@ impl Node {
             self.story(super::events::Kind::Recovery, text);
         }
         self.memory = Memory::Active;
-        self.promise(epoch);
+        self.make_promise(epoch);
         if fresh {
             if self.ledger.log.last().seq == 0 && with_state == 0 {
                 info!(
@@ -452,5 +510,141 @@ impl Node {
             ),
         );
         self.become_leader(now, epoch, counted);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const START: Time = Time(1_000_000);
+
+    fn epoch(number: u64, leader: NodeId) -> Epoch {
+        Epoch {
+            number,
+            leader,
+            boot: 0,
+        }
+    }
+
+    fn at(number: u64, seq: u64) -> LogPos {
+        LogPos {
+            tag: epoch(number, 1),
+            seq,
+        }
+    }
+
+    fn member(id: NodeId, boot: u32) -> Incarnation {
+        Incarnation { id, boot }
+    }
+
+    /// Node 1 of `n` takes over epoch 5, with state at `at(2, 3)`.
+    fn takeover(n: NodeId, own: Option<LogPos>) -> (Takeover, Config) {
+        let cfg = Config::new(1, (1..=n).collect());
+        let t = Takeover::new(epoch(5, 1), START + cfg.timeout * 2, own, 7);
+        (t, cfg)
+    }
+
+    fn count(t: &mut Takeover, cfg: &Config, now: Time) -> Verdict {
+        t.count(now, cfg, cfg.enough())
+    }
+
+    #[test]
+    fn a_won_trial_asks_again_and_counts_afresh() {
+        let (mut t, cfg) = takeover(3, Some(at(2, 3)));
+        assert_eq!(count(&mut t, &cfg, START), Verdict::Wait, "one of three");
+        t.promised(2, at(2, 4));
+        assert_eq!(count(&mut t, &cfg, START), Verdict::AskForReal);
+        assert_eq!(t.asking(), Some(epoch(5, 1)));
+        assert!(!t.counts(epoch(5, 1), true), "trial answers are over");
+        assert_eq!(
+            count(&mut t, &cfg, START),
+            Verdict::Wait,
+            "node 2's trial answer is no promise"
+        );
+        t.promised(3, at(2, 1));
+        assert_eq!(
+            count(&mut t, &cfg, START),
+            Verdict::Lead {
+                fresh: false,
+                best: Some((1, at(2, 3)))
+            }
+        );
+    }
+
+    #[test]
+    fn the_best_log_wins_and_ties_go_to_the_taker() {
+        let (mut t, cfg) = takeover(5, Some(at(2, 3)));
+        t.promised(2, at(2, 9));
+        t.promised(3, at(3, 1));
+        assert_eq!(count(&mut t, &cfg, START), Verdict::AskForReal);
+        t.promised(2, at(2, 9));
+        assert_eq!(count(&mut t, &cfg, START), Verdict::Wait, "two of five");
+        t.promised(3, at(3, 1));
+        let Verdict::Lead { best, .. } = count(&mut t, &cfg, START) else {
+            panic!("three of five promised");
+        };
+        assert_eq!(
+            best,
+            Some((3, at(3, 1))),
+            "a later epoch beats a longer log"
+        );
+
+        let (mut t, cfg) = takeover(3, Some(at(2, 3)));
+        t.promised(2, at(2, 3));
+        count(&mut t, &cfg, START);
+        t.promised(2, at(2, 3));
+        let Verdict::Lead { best, .. } = count(&mut t, &cfg, START) else {
+            panic!("two of three promised");
+        };
+        assert_eq!(
+            best,
+            Some((1, at(2, 3))),
+            "nothing to adopt from an equal log"
+        );
+    }
+
+    #[test]
+    fn a_memoryless_majority_waits_a_timeout_then_starts_fresh() {
+        let (mut t, cfg) = takeover(5, None);
+        assert!(t.memoryless(member(2, 20)));
+        assert!(t.memoryless(member(3, 30)));
+        assert_eq!(count(&mut t, &cfg, START), Verdict::AskForReal);
+        assert!(t.memoryless(member(2, 20)));
+        assert!(
+            !t.memoryless(member(3, 31)),
+            "a boot that was not memoryless at the trial does not count"
+        );
+        assert_eq!(count(&mut t, &cfg, START), Verdict::Wait, "two of five");
+        assert!(t.memoryless(member(3, 30)));
+        assert_eq!(count(&mut t, &cfg, START), Verdict::Wait, "waits for state");
+        assert_eq!(t.due(cfg.majority(), cfg.enough()), START + cfg.timeout);
+        let later = START + cfg.timeout;
+        assert_eq!(
+            count(&mut t, &cfg, later),
+            Verdict::Lead {
+                fresh: true,
+                best: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_promise_with_state_ends_the_wait_for_a_fresh_start() {
+        let (mut t, cfg) = takeover(3, None);
+        assert!(t.memoryless(member(2, 20)));
+        assert_eq!(count(&mut t, &cfg, START), Verdict::AskForReal);
+        assert!(t.memoryless(member(2, 20)));
+        assert_eq!(count(&mut t, &cfg, START), Verdict::Wait);
+        t.promised(3, at(2, 8));
+        assert_eq!(
+            count(&mut t, &cfg, START),
+            Verdict::Lead {
+                fresh: true,
+                best: Some((3, at(2, 8)))
+            },
+            "everyone answered: no need to wait out the timeout"
+        );
+        assert_eq!(t.silent([1, 2, 3].into_iter()), Vec::<NodeId>::new());
     }
 }

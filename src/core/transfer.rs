@@ -7,6 +7,7 @@
 //! got lost, so there is no per-peer send state to go stale.
 
 use std::rc::Rc;
+use std::time::Duration;
 
 use log::{info, warn};
 
@@ -20,8 +21,18 @@ const WINDOW: usize = 8;
 /// Largest snapshot accepted (the board is bounded well below this).
 const MAX_SNAPSHOT: u32 = 512 << 20;
 
+/// This node's part in catch-up: the pull it drives and the snapshot it
+/// serves, each at most one. Only the transfer's own messages move them;
+/// the rest of the node can only end a pull (a new promise or duty makes
+/// its epoch moot) or drop both (a forgotten log).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Transfer {
+    pull: Option<Pulling>,
+    snapshot: Option<SnapshotCache>,
+}
+
 #[derive(Clone, Debug)]
-pub(super) struct Pulling {
+struct Pulling {
     from: NodeId,
     epoch: Epoch,
     asked_at: Time,
@@ -38,36 +49,53 @@ struct Assembly {
 
 /// An encoded snapshot kept while peers download it.
 #[derive(Clone, Debug)]
-pub(super) struct SnapshotCache {
+struct SnapshotCache {
     at: LogPos,
     bytes: Rc<Vec<u8>>,
     used_at: Time,
 }
 
-impl Pulling {
-    pub(super) fn describe(&self) -> String {
-        format!(
+/// What a chunk did to the snapshot being received.
+enum Received {
+    /// Not ours, out of order, or inconsistent: dropped.
+    Dropped,
+    /// Added; more to come.
+    Part,
+    /// The last part: the whole snapshot.
+    Whole(Assembly),
+}
+
+impl Transfer {
+    /// Ends the pull under way, if any: its epoch is no longer this node's.
+    pub(super) fn stop_pull(&mut self) {
+        self.pull = None;
+    }
+
+    /// Drops the pull and the served snapshot, with the log they were of.
+    pub(super) fn forget(&mut self) {
+        *self = Transfer::default();
+    }
+
+    /// The pull under way, for failure reports.
+    pub(super) fn describe(&self) -> Option<String> {
+        let p = self.pull.as_ref()?;
+        Some(format!(
             "from {} in {}{}",
-            self.from,
-            self.epoch,
-            self.assembly.as_ref().map_or(String::new(), |a| format!(
+            p.from,
+            p.epoch,
+            p.assembly.as_ref().map_or(String::new(), |a| format!(
                 " snapshot {}/{} at {}",
                 a.data.len(),
                 a.total,
                 a.at.seq
             ))
-        )
+        ))
     }
-}
 
-impl Node {
-    pub(super) fn start_pull(&mut self, now: Time, from: NodeId, epoch: Epoch) {
-        if self
-            .pull
-            .as_ref()
-            .is_some_and(|p| p.from == from && p.epoch == epoch)
-        {
-            return;
+    /// Starts pulling from `from` in `epoch`; false if that pull is under way.
+    fn start(&mut self, now: Time, from: NodeId, epoch: Epoch) -> bool {
+        if self.pulling_from(from, epoch) {
+            return false;
         }
         self.pull = Some(Pulling {
             from,
@@ -75,19 +103,139 @@ impl Node {
             asked_at: now,
             assembly: None,
         });
-        self.ask(now);
+        true
     }
 
-    fn ask(&mut self, now: Time) {
-        let Some(p) = &mut self.pull else {
-            return;
-        };
+    /// Whom to ask, in which epoch, and where a snapshot resumes: the pull
+    /// under way, marked as asked `now`.
+    fn ask(&mut self, now: Time) -> Option<(NodeId, Epoch, Option<SnapshotCursor>)> {
+        let p = self.pull.as_mut()?;
         p.asked_at = now;
-        let snapshot = p.assembly.as_ref().map(|a| SnapshotCursor {
+        let cursor = p.assembly.as_ref().map(|a| SnapshotCursor {
             at: a.at,
             offset: a.data.len() as u32,
         });
-        let (to, epoch) = (p.from, p.epoch);
+        Some((p.from, p.epoch, cursor))
+    }
+
+    /// When an unanswered pull is asked again.
+    fn retry_at(&self, every: Duration) -> Option<Time> {
+        Some(self.pull.as_ref()?.asked_at + every)
+    }
+
+    /// When the served snapshot is dropped if nobody downloads it.
+    fn idle_at(&self, after: Duration) -> Option<Time> {
+        Some(self.snapshot.as_ref()?.used_at + after)
+    }
+
+    fn drop_snapshot(&mut self) {
+        self.snapshot = None;
+    }
+
+    /// The snapshot to serve to `cursor` (a download under way) or to a
+    /// fresh download of a log that begins at `base`, if the kept one is it.
+    fn kept_snapshot(
+        &mut self,
+        now: Time,
+        cursor: Option<SnapshotCursor>,
+        base: u64,
+    ) -> Option<(LogPos, Rc<Vec<u8>>)> {
+        let s = self.snapshot.as_mut()?;
+        let fits = match cursor {
+            Some(c) => c.at == s.at,
+            None => s.at.seq >= base,
+        };
+        if !fits {
+            return None;
+        }
+        s.used_at = now;
+        Some((s.at, Rc::clone(&s.bytes)))
+    }
+
+    /// Keeps a new snapshot for serving.
+    fn keep_snapshot(&mut self, now: Time, at: LogPos, bytes: Vec<u8>) -> (LogPos, Rc<Vec<u8>>) {
+        let bytes = Rc::new(bytes);
+        self.snapshot = Some(SnapshotCache {
+            at,
+            bytes: Rc::clone(&bytes),
+            used_at: now,
+        });
+        (at, bytes)
+    }
+
+    fn pulling_from(&self, from: NodeId, epoch: Epoch) -> bool {
+        self.pull
+            .as_ref()
+            .is_some_and(|p| p.from == from && p.epoch == epoch)
+    }
+
+    /// Entries are taken from the pull's peer, and not while a snapshot is
+    /// coming in (they would follow a log the snapshot replaces).
+    fn takes_entries_from(&self, from: NodeId, epoch: Epoch) -> bool {
+        self.pulling_from(from, epoch) && self.pull.as_ref().is_some_and(|p| p.assembly.is_none())
+    }
+
+    /// Adds a chunk to the snapshot being received.
+    #[allow(clippy::too_many_arguments)]
+    fn receive(
+        &mut self,
+        from: NodeId,
+        epoch: Epoch,
+        at: LogPos,
+        total: u32,
+        offset: u32,
+        data: &[u8],
+        commit: u64,
+    ) -> Received {
+        if !self.pulling_from(from, epoch) || total > MAX_SNAPSHOT {
+            return Received::Dropped;
+        }
+        let Some(p) = &mut self.pull else {
+            return Received::Dropped;
+        };
+        if p.assembly.as_ref().is_none_or(|a| a.at != at) {
+            if offset != 0 || at.seq < commit {
+                return Received::Dropped;
+            }
+            p.assembly = Some(Assembly {
+                at,
+                total,
+                data: Vec::new(),
+            });
+        }
+        let Some(a) = &mut p.assembly else {
+            return Received::Dropped;
+        };
+        if a.total != total || offset as usize != a.data.len() {
+            // Out of order (a loss): the next ask resumes at what we hold.
+            return Received::Dropped;
+        }
+        if a.data.len() + data.len() > total as usize {
+            p.assembly = None;
+            return Received::Dropped;
+        }
+        a.data.extend_from_slice(data);
+        if a.data.len() < total as usize {
+            return Received::Part;
+        }
+        match p.assembly.take() {
+            Some(whole) => Received::Whole(whole),
+            None => Received::Dropped,
+        }
+    }
+}
+
+impl Node {
+    pub(super) fn start_pull(&mut self, now: Time, from: NodeId, epoch: Epoch) {
+        if self.transfer.start(now, from, epoch) {
+            self.ask(now);
+        }
+    }
+
+    fn ask(&mut self, now: Time) {
+        let Some((to, epoch, snapshot)) = self.transfer.ask(now) else {
+            return;
+        };
         let message = Message::Pull {
             epoch,
             last: self.ledger.log.last(),
@@ -109,40 +257,34 @@ impl Node {
             self.ledger.applied()
         );
         self.forget_everything();
-        self.diverged = false;
         self.start_pull(now, from, epoch);
     }
 
-    /// Asks again if a window went missing.
-    /// When an unanswered pull is asked again.
+    /// When an unanswered pull is asked again (a window went missing).
     pub(super) fn pull_retry_at(&self) -> Option<Time> {
-        self.pull.as_ref().map(|p| p.asked_at + self.cfg.heartbeat)
+        self.transfer.retry_at(self.cfg.heartbeat)
     }
 
     /// When a snapshot nobody downloads is dropped.
     pub(super) fn snapshot_idle_at(&self) -> Option<Time> {
-        let idle = self.cfg.timeout * 4 + std::time::Duration::from_micros(1);
-        self.snapshot.as_ref().map(|s| s.used_at + idle)
+        self.transfer.idle_at(self.snapshot_idle())
     }
 
     pub(super) fn retry_pull(&mut self, now: Time) {
-        if self
-            .pull
-            .as_ref()
-            .is_some_and(|p| now.since(p.asked_at) >= self.cfg.heartbeat)
-        {
+        if self.pull_retry_at().is_some_and(|t| now >= t) {
             self.ask(now);
         }
     }
 
     pub(super) fn drop_idle_snapshot(&mut self, now: Time) {
-        if self
-            .snapshot
-            .as_ref()
-            .is_some_and(|s| now.since(s.used_at) > self.cfg.timeout * 4)
-        {
-            self.snapshot = None;
+        if self.snapshot_idle_at().is_some_and(|t| now >= t) {
+            self.transfer.drop_snapshot();
         }
+    }
+
+    /// Longer than any download's pause between windows.
+    fn snapshot_idle(&self) -> Duration {
+        self.cfg.timeout * 4 + Duration::from_micros(1)
     }
 
     /// Serves a pull from a member of the same epoch.
@@ -156,7 +298,7 @@ impl Node {
         snapshot: Option<SnapshotCursor>,
     ) {
         // Only a log frozen by a promise of `epoch` (or its leader's) is served.
-        if epoch != self.promised || self.is_recovering() {
+        if epoch != self.promise.epoch() || self.is_recovering() {
             return;
         }
         if let Some(cursor) = snapshot {
@@ -219,25 +361,18 @@ impl Node {
         epoch: Epoch,
         cursor: Option<SnapshotCursor>,
     ) {
-        let reusable = self.snapshot.as_ref().is_some_and(|s| match cursor {
-            Some(c) => c.at == s.at,
-            None => s.at.seq >= self.ledger.log.base().seq,
-        });
-        if !reusable {
-            let Some(at) = self.ledger.log.pos_at(self.ledger.applied()) else {
-                return;
-            };
-            self.snapshot = Some(SnapshotCache {
-                at,
-                bytes: Rc::new(self.board.encode()),
-                used_at: now,
-            });
-        }
-        let Some(cache) = &mut self.snapshot else {
-            return;
+        let kept = self
+            .transfer
+            .kept_snapshot(now, cursor, self.ledger.log.base().seq);
+        let (at, bytes) = match kept {
+            Some(kept) => kept,
+            None => {
+                let Some(at) = self.ledger.log.pos_at(self.ledger.applied()) else {
+                    return;
+                };
+                self.transfer.keep_snapshot(now, at, self.board.encode())
+            }
         };
-        cache.used_at = now;
-        let (at, bytes) = (cache.at, Rc::clone(&cache.bytes));
         let mut offset = match cursor {
             Some(c) if c.at == at => c.offset as usize,
             _ => 0,
@@ -269,12 +404,6 @@ impl Node {
         }
     }
 
-    fn pulling_from(&self, from: NodeId, epoch: Epoch) -> bool {
-        self.pull
-            .as_ref()
-            .is_some_and(|p| p.from == from && p.epoch == epoch)
-    }
-
     pub(super) fn on_entries(
         &mut self,
         now: Time,
@@ -284,9 +413,7 @@ impl Node {
         entries: Vec<Entry>,
         end_of_batch: bool,
     ) {
-        if !self.pulling_from(from, epoch)
-            || self.pull.as_ref().is_some_and(|p| p.assembly.is_some())
-        {
+        if !self.transfer.takes_entries_from(from, epoch) {
             return;
         }
         let caught_up = entries.is_empty();
@@ -296,7 +423,7 @@ impl Node {
         }
         if self.ledger.log.holds(prev) {
             let end = self.store(prev, entries);
-            if self.diverged {
+            if self.ledger.diverged() {
                 // The same, found past `prev`: an entry that conflicts with
                 // one committed here (`store` refused it). Pulling again
                 // would refuse it again, for ever.
@@ -306,12 +433,12 @@ impl Node {
             if matches!(self.duty, Duty::Follower(_)) {
                 self.ledger.verify(end);
             }
-            self.ack_due = true;
+            self.acks.news();
         }
         self.fetch_progress(now);
         self.recovery_progress(None);
         if caught_up {
-            self.pull = None;
+            self.transfer.stop_pull();
         } else if end_of_batch {
             self.ask(now);
         }
@@ -329,45 +456,22 @@ impl Node {
         data: Vec<u8>,
         end_of_batch: bool,
     ) {
-        if !self.pulling_from(from, epoch) || total > MAX_SNAPSHOT {
-            return;
-        }
-        let Some(p) = &mut self.pull else {
-            return;
-        };
-        if p.assembly.as_ref().is_none_or(|a| a.at != at) {
-            if offset != 0 || at.seq < self.ledger.commit() {
-                return;
+        match self
+            .transfer
+            .receive(from, epoch, at, total, offset, &data, self.ledger.commit())
+        {
+            Received::Dropped => {}
+            Received::Part => {
+                if end_of_batch {
+                    self.ask(now);
+                }
             }
-            p.assembly = Some(Assembly {
-                at,
-                total,
-                data: Vec::new(),
-            });
-        }
-        let Some(a) = &mut p.assembly else {
-            return;
-        };
-        if a.total != total || offset as usize != a.data.len() {
-            // Out of order (a loss): the next ask resumes at what we hold.
-            return;
-        }
-        if a.data.len() + data.len() > total as usize {
-            p.assembly = None;
-            return;
-        }
-        a.data.extend_from_slice(&data);
-        if a.data.len() == total as usize {
-            let a = p
-                .assembly
-                .take()
-                .expect("assembly is present: checked above");
-            self.install_snapshot(a.at, &a.data);
-            self.fetch_progress(now);
-            self.recovery_progress(None);
-            self.ask(now);
-        } else if end_of_batch {
-            self.ask(now);
+            Received::Whole(a) => {
+                self.install_snapshot(a.at, &a.data);
+                self.fetch_progress(now);
+                self.recovery_progress(None);
+                self.ask(now);
+            }
         }
     }
 
@@ -397,6 +501,6 @@ impl Node {
         self.ledger
             .install(at, matches!(self.duty, Duty::Follower(_)));
         self.answer_requests_in_snapshot();
-        self.ack_due = true;
+        self.acks.news();
     }
 }
