@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub type NodeId = u16;
 
 /// The wire (protocol) version. Bump it on any incompatible message change.
-pub const WIRE_VERSION: u8 = 5;
+pub const WIRE_VERSION: u8 = 6;
 const MAGIC: [u8; 2] = *b"BB";
 const HEADER: usize = 3;
 
@@ -104,7 +104,9 @@ pub enum Message {
     Promise {
         epoch: Epoch,
         last: LogPos,
-        commit: u64,
+        /// The last entry the promiser knows committed: the new leader's
+        /// log must hold it (see `core::takeover`).
+        commit: LogPos,
         trial: bool,
     },
     /// The answer of a node that has lost its memory.
@@ -359,7 +361,7 @@ impl Message {
                 last,
                 commit,
                 ..
-            } => epoch.plausible() && last.plausible() && n(*commit),
+            } => epoch.plausible() && last.plausible() && commit.plausible(),
             Message::Reject {
                 epoch, promised, ..
             } => epoch.plausible() && promised.plausible(),
@@ -504,7 +506,10 @@ pub fn one_of_each() -> Vec<Message> {
         Message::Promise {
             epoch,
             last,
-            commit: 40,
+            commit: LogPos {
+                tag: epoch,
+                seq: 40,
+            },
             trial: false,
         },
         Message::NoState { epoch, trial: true },

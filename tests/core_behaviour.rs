@@ -313,8 +313,8 @@ impl Member {
         m.recovered(a, e1, b);
         let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
         let last = LogPos { tag: e1, seq: 1 };
-        m.hears_now(a, promise(e2, last, 1, true));
-        m.hears_now(a, promise(e2, last, 1, false));
+        m.hears_now(a, promise(e2, last, last, true));
+        m.hears_now(a, promise(e2, last, last, false));
         assert_eq!(m.node.leading(), Some(e2), "leads with a's promise");
         let round = m.rounds_sent();
         m.hears(a, ack(e2, 2, false, round));
@@ -456,7 +456,7 @@ fn prepare(epoch: Epoch, trial: bool) -> Message {
     m
 }
 
-fn promise(epoch: Epoch, last: LogPos, commit: u64, trial: bool) -> Message {
+fn promise(epoch: Epoch, last: LogPos, commit: LogPos, trial: bool) -> Message {
     let mut m = example(Kind::Promise);
     if let Message::Promise {
         epoch: e,
@@ -1077,7 +1077,7 @@ fn without_a_leader_members_are_shown_by_their_last_word() {
         role_after(&mut m, ack(e, 0, true, 0)),
         Some(Role::Recovering)
     );
-    let promised = promise(e, LogPos::default(), 0, true);
+    let promised = promise(e, LogPos::default(), LogPos::default(), true);
     assert_eq!(role_after(&mut m, promised), Some(Role::Follower));
     assert_eq!(role_after(&mut m, Message::Election), Some(Role::Candidate));
     assert_eq!(role_after(&mut m, forward(vec![])), Some(Role::Follower));
@@ -1503,9 +1503,9 @@ fn reads_waiting_at_a_node_that_becomes_leader_are_answered_by_it() {
     let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
     m.reads(9);
     let last = LogPos { tag: e1, seq: 1 };
-    m.hears_now(a, promise(e2, last, 1, true));
+    m.hears_now(a, promise(e2, last, last, true));
     let mark = m.mark();
-    m.hears_now(a, promise(e2, last, 1, false));
+    m.hears_now(a, promise(e2, last, last, false));
     assert_eq!(m.node.leading(), Some(e2));
     let round = *heartbeats_sent(m.since(mark)).last().unwrap();
     m.hears(a, ack(e2, 2, false, round));
@@ -1763,7 +1763,7 @@ fn probes_are_answered_with_the_promise_and_whether_there_is_state() {
     m.hears_now(b, Message::Probe { http: 0 });
     assert_eq!(info_to(&m, mark, 3), vec![(b.boot, e1, true)], "trial");
     let last = LogPos { tag: e1, seq: 1 };
-    m.hears_now(a, promise(e2, last, 1, true));
+    m.hears_now(a, promise(e2, last, last, true));
     let mark = m.mark();
     m.hears_now(b, Message::Probe { http: 0 });
     assert_eq!(info_to(&m, mark, 3), vec![(b.boot, e2, true)], "asking e2");
@@ -1971,7 +1971,7 @@ fn lead_cluster(members: u16, seed: u64) -> (Member, Epoch, Vec<Other>) {
     for trial in [true, false] {
         for o in &others {
             if m.node.leading().is_none() {
-                m.hears_now(*o, promise(e2, last, 1, trial));
+                m.hears_now(*o, promise(e2, last, last, trial));
             }
         }
     }
@@ -2600,11 +2600,11 @@ fn a_late_trial_promise_does_not_count_in_the_real_round() {
     m.recovered(a, e1, b);
     let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
     let last = LogPos { tag: e1, seq: 1 };
-    m.hears_now(a, promise(e2, last, 1, true));
+    m.hears_now(a, promise(e2, last, last, true));
     assert!(prepares_sent(m.since(0)).contains(&(a.id, e2, false)));
-    m.hears_now(a, promise(e2, last, 1, true));
+    m.hears_now(a, promise(e2, last, last, true));
     assert_eq!(m.node.leading(), None, "a trial answer is not a promise");
-    m.hears_now(a, promise(e2, last, 1, false));
+    m.hears_now(a, promise(e2, last, last, false));
     assert_eq!(m.node.leading(), Some(e2));
 }
 
@@ -2639,7 +2639,7 @@ fn a_memoryless_takeover_answered_by_everyone_goes_on_at_once() {
     let (_, e2) = m.until_sent(Duration::from_secs(2), trial_prepare);
     m.hears_now(b, no_state(e2, true));
     let last = LogPos { tag: e1, seq: 1 };
-    m.hears_now(a, promise(e2, last, 1, false));
+    m.hears_now(a, promise(e2, last, last, false));
     let mark = m.mark();
     m.hears_now(b, no_state(e2, false));
     assert_eq!(
@@ -2664,16 +2664,16 @@ fn refusals_stop_a_takeover_or_a_leader_only_for_a_later_promise_or_a_live_leade
     m.hears_now(b, reject(e2, e2, false));
     m.hears_now(b, reject(a.epoch(7), b.epoch(8), true));
     let last = LogPos { tag: e1, seq: 1 };
-    m.hears_now(a, promise(e2, last, 1, true));
-    m.hears_now(a, promise(e2, last, 1, false));
+    m.hears_now(a, promise(e2, last, last, true));
+    m.hears_now(a, promise(e2, last, last, false));
     assert_eq!(m.node.leading(), Some(e2), "the takeover went on");
 
     let mut m = Member::one_of_three(1);
     m.recovered(a, e1, b);
     let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
     m.hears_now(b, reject(e2, b.epoch(8), false));
-    m.hears_now(a, promise(e2, last, 1, true));
-    m.hears_now(a, promise(e2, last, 1, false));
+    m.hears_now(a, promise(e2, last, last, true));
+    m.hears_now(a, promise(e2, last, last, false));
     assert_eq!(m.node.leading(), None, "it stood back");
 
     let (mut m, e2) = Member::leads(2, a, b);
@@ -2689,6 +2689,35 @@ fn refusals_stop_a_takeover_or_a_leader_only_for_a_later_promise_or_a_live_leade
     );
     m.hears(b, reject(e2, b.epoch(8), false));
     assert_eq!(m.node.leading(), None, "stepped down");
+}
+
+/// A member that refuses a leader's epoch for a reason it does not report
+/// (its own takeover of a higher epoch is under way) is asked again once a
+/// heartbeat, not at every refusal: were it asked at once, the two would
+/// bounce Prepare and Reject as fast as the network carries them, and
+/// duplicated datagrams would multiply the loop (sweep seed 203873).
+#[test]
+fn a_leader_asks_a_refusing_member_again_once_a_heartbeat() {
+    let (a, b) = (Other::low(2), Other::low(3));
+    let (mut m, e2) = Member::leads(2, a, b);
+    let e1 = a.epoch(1);
+    let mark = m.mark();
+    for _ in 0..5 {
+        m.hears(b, reject(e2, e1, false));
+    }
+    assert_eq!(
+        prepares_sent(m.since(mark)),
+        vec![(b.id, e2, false)],
+        "five refusals within 5 ms: asked again once"
+    );
+    m.waits(Duration::from_millis(50));
+    let mark = m.mark();
+    m.hears(b, reject(e2, e1, false));
+    assert_eq!(
+        prepares_sent(m.since(mark)),
+        vec![(b.id, e2, false)],
+        "a heartbeat later, asked again"
+    );
 }
 
 /// A candidate that re-asks for promises asks only the members that have
@@ -2710,7 +2739,7 @@ fn a_candidate_asks_again_only_the_members_that_did_not_answer() {
     let last = LogPos { tag: e1, seq: 1 };
     m.hears(others[0], heartbeat(e1, last, 1, 0, vec![me], vec![]));
     let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
-    m.hears_now(others[1], promise(e2, last, 1, true));
+    m.hears_now(others[1], promise(e2, last, last, true));
     let mark = m.mark();
     let asked = m.until_sent(TIMEOUT, |s| match s.message {
         Message::Prepare { .. } => Some(s.at),
@@ -2745,9 +2774,9 @@ fn a_candidate_adopting_a_log_waits_for_it_and_leads_once_it_holds_it() {
         tag: theirs,
         seq: 3,
     };
-    m.hears_now(b, promise(e2, three, 1, true));
+    m.hears_now(b, promise(e2, three, one, true));
     let mark = m.mark();
-    m.hears_now(b, promise(e2, three, 1, false));
+    m.hears_now(b, promise(e2, three, one, false));
     assert_eq!(pulls_sent(m.since(mark)), vec![(one, 1)], "adopts b's log");
     m.waits(Duration::from_millis(200));
     m.hears_now(b, entries(e2, one, vec![noop_entry(theirs)]));
@@ -2766,8 +2795,8 @@ fn a_candidate_adopting_a_log_waits_for_it_and_leads_once_it_holds_it() {
     m.hears(a, append(e1, one, 1, vec![Command::Noop, Command::Noop]));
     assert_eq!(m.node.log().last(), LogPos { tag: e1, seq: 3 });
     let (_, e2) = m.until_sent(Duration::from_secs(1), trial_prepare);
-    m.hears_now(b, promise(e2, three, 1, true));
-    m.hears_now(b, promise(e2, three, 1, false));
+    m.hears_now(b, promise(e2, three, one, true));
+    m.hears_now(b, promise(e2, three, one, false));
     let mut window = entries(e2, one, vec![noop_entry(e1)]);
     if let Message::Entries { end_of_batch, .. } = &mut window {
         *end_of_batch = false;
@@ -2792,8 +2821,8 @@ fn entries_past_the_leaders_end_of_another_epoch_are_dropped() {
         tag: theirs,
         seq: 3,
     };
-    m.hears_now(b, promise(e2, three, 1, true));
-    m.hears_now(b, promise(e2, three, 1, false));
+    m.hears_now(b, promise(e2, three, one, true));
+    m.hears_now(b, promise(e2, three, one, false));
     m.hears_now(b, entries(e2, one, vec![noop_entry(theirs)]));
     assert_eq!(m.node.log().last().seq, 2);
     // The takeover gives up two timeouts after it began adopting.

@@ -251,9 +251,10 @@ impl Env {
                 commit,
                 trial,
             } => format!(
-                "Promise {} last={} commit={commit}{}",
+                "Promise {} last={} commit={}{}",
                 self.epoch(*epoch),
                 self.pos(*last),
+                self.pos(*commit),
                 flag(*trial, "trial")
             ),
             Message::NoState { epoch, trial } => {

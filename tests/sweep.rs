@@ -89,6 +89,11 @@ fn seeds_that_found_bugs() {
     //   entry that conflicted with its own committed one.
     // (Both with the timings of the day they were found; the schedules have
     // moved since, and run on as two more seeds.)
+    // 201351, 202820: a memoryless majority started afresh below an epoch a
+    //   cut-off member kept, and committed; the kept log ranked higher and
+    //   won a takeover, overwriting the commits.
+    // 203873: a leader asked a member that refused it (for its own takeover)
+    //   again at every refusal; duplicates multiplied the loop without end.
     for (seed, plan) in [
         (2, &normal),
         (370, &normal),
@@ -97,6 +102,9 @@ fn seeds_that_found_bugs() {
         (200_118, &majority),
         (200_127, &majority),
         (200_275, &majority),
+        (201_351, &majority),
+        (202_820, &majority),
+        (203_873, &majority),
     ] {
         if let Err(why) = chaos::run(seed, plan) {
             panic!("{why}");

@@ -493,7 +493,7 @@ impl Cluster {
             3 => Message::Promise {
                 epoch: self.epoch(r),
                 last: self.pos(r),
-                commit: r.num(),
+                commit: self.pos(r),
                 trial: r.bool(),
             },
             4 => Message::NoState {

@@ -33,10 +33,13 @@ pub enum Break {
     /// A follower takes appends from the leader of an epoch below the one
     /// it promised: `replication`.
     StaleLeader,
+    /// A takeover adopts the highest-ranked log although it cannot hold an
+    /// entry a promiser knows committed: `takeover`.
+    CommitKnown,
 }
 
 impl Break {
-    pub const ALL: [Break; 9] = [
+    pub const ALL: [Break; 10] = [
         Break::EpochRule,
         Break::Fence,
         Break::RecoveringAcks,
@@ -46,6 +49,7 @@ impl Break {
         Break::AdoptBest,
         Break::PromiseQuorum,
         Break::StaleLeader,
+        Break::CommitKnown,
     ];
 }
 
@@ -103,6 +107,9 @@ mod tests {
         Sweep,
         /// The explorer finds a path from a state of its two stories.
         Explorer,
+        /// One of these schedules of a sweep plan fails: each found a bug
+        /// once (they are among `cargo test --test sweep`'s regressions).
+        Schedules(&'static str, &'static [u64]),
     }
 
     macro_rules! story {
@@ -126,11 +133,16 @@ mod tests {
                 Check::Explorer => explore::tests::around_stories(explore::tests::CI)
                     .1
                     .map(|c| c.to_string()),
+                Check::Schedules(plan, seeds) => {
+                    let plan = chaos::Plan::named(plan).expect("a plan of the sweep");
+                    seeds.iter().find_map(|&seed| chaos::run(seed, &plan).err())
+                }
             });
             let name = match check {
                 Check::Story(name, _) => format!("story {name}"),
                 Check::Sweep => "the sweep's 300 schedules".to_owned(),
                 Check::Explorer => "the explorer".to_owned(),
+                Check::Schedules(plan, seeds) => format!("{plan} schedules {seeds:?}"),
             };
             assert!(found.is_some(), "{rule:?} broken passes {name}");
         }
@@ -163,5 +175,6 @@ mod tests {
         adopt_best: AdoptBest => [story!("figure_eight"), Check::Sweep];
         promise_quorum: PromiseQuorum => [Check::Explorer, story!("minority_partition_heals")];
         stale_leader: StaleLeader => [Check::Explorer, Check::Sweep];
+        commit_known: CommitKnown => [Check::Schedules("majority-loss", &[201_351, 202_820])];
     }
 }

@@ -888,8 +888,11 @@ impl Node {
             Message::Alive => self.on_alive(now, from),
             Message::Prepare { epoch, trial } => self.on_prepare(now, from, epoch, trial),
             Message::Promise {
-                epoch, last, trial, ..
-            } => self.on_promise(now, from, epoch, last, trial),
+                epoch,
+                last,
+                commit,
+                trial,
+            } => self.on_promise(now, from, epoch, last, commit, trial),
             Message::NoState { epoch, trial } => self.on_no_state(now, incarnation, epoch, trial),
             Message::Reject {
                 epoch,

@@ -54,6 +54,8 @@ struct Progress {
     recovering: bool,
     /// The latest heartbeat round this boot acknowledged.
     round: u64,
+    /// When this epoch's Prepare was last sent again to it.
+    asked_again: Option<Time>,
 }
 
 /// When a follower acknowledges: at once when it has news for its leader
@@ -91,6 +93,19 @@ impl Acks {
 }
 
 impl Leadership {
+    /// A member refused this epoch as if it never got the Prepare: may it
+    /// be asked again now? At most once a heartbeat: a member that refuses
+    /// for another reason (its own takeover under way) would otherwise be
+    /// asked in a loop as fast as the network carries it.
+    pub(super) fn may_ask_again(&mut self, member: NodeId, now: Time, every: Duration) -> bool {
+        let p = self.progress.entry(member).or_default();
+        if p.asked_again.is_some_and(|t| now.since(t) < every) {
+            return false;
+        }
+        p.asked_again = Some(now);
+        true
+    }
+
     /// The latest heartbeat round a majority of members with state (this
     /// leader, at `own`, among them) acknowledged.
     pub(super) fn confirmed_round(&self, own: u64, majority: usize) -> u64 {

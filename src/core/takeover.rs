@@ -4,9 +4,13 @@
 //! *would* promise, changing nothing, and the real round follows only if
 //! enough would. A candidate cut off in a minority thus never raises anyone's
 //! promise, and cannot unseat the leader the majority chose once it heals. Each
-//! promise carries the promiser's log position; the new leader adopts the
-//! most up-to-date log among them (pulling what it lacks), so every entry a
-//! majority ever stored survives the change of leader.
+//! promise carries the promiser's log position and the last entry it knows
+//! committed; the new leader adopts the most up-to-date log among them
+//! (pulling what it lacks), so every entry a majority ever stored survives
+//! the change of leader. A log that cannot hold some promiser's commit does
+//! not compete: epochs are numbered in the order they began, except that a
+//! fresh start (below) may begin below an epoch that a member it could not
+//! reach still holds.
 //!
 //! "Enough" is `members - majority + 1`: the promisers must share a member
 //! with every majority that may have committed something (the phase-1 quorum
@@ -39,8 +43,9 @@ pub(super) struct Takeover {
     trial: bool,
     /// Give up (and wait for someone else) after this.
     deadline: Time,
-    /// Members with state that promised, with their log positions.
-    promises: BTreeMap<NodeId, LogPos>,
+    /// Members with state that promised: where their logs end, and the
+    /// last entry each knows committed.
+    promises: BTreeMap<NodeId, (LogPos, LogPos)>,
     /// Members without state that promised, with their boot.
     no_state: BTreeMap<NodeId, u32>,
     /// The real round: the boots that answered `NoState` to the trial.
@@ -49,6 +54,16 @@ pub(super) struct Takeover {
     fresh_after: Option<Time>,
     /// Adopting a better log: from whom, up to where, and whether fresh.
     pub(super) fetching: Option<(NodeId, LogPos, bool)>,
+}
+
+/// True if a log ending at `last` can hold the entry at `pos`: entries'
+/// epochs never fall along a log, and the last one is known.
+fn may_hold(last: LogPos, pos: LogPos) -> bool {
+    if last.seq == pos.seq {
+        last.tag == pos.tag
+    } else {
+        last.seq > pos.seq && last.tag >= pos.tag
+    }
 }
 
 /// What the answers so far allow a takeover to do.
@@ -69,8 +84,9 @@ enum Verdict {
 
 impl Takeover {
     /// A trial round for `epoch`, in which this node counts itself: with
-    /// its log if it has state, as memoryless (in boot `boot`) if not.
-    fn new(epoch: Epoch, deadline: Time, own: Option<LogPos>, boot: u32) -> Takeover {
+    /// its log's end and commit if it has state, as memoryless (in boot
+    /// `boot`) if not.
+    fn new(epoch: Epoch, deadline: Time, own: Option<(LogPos, LogPos)>, boot: u32) -> Takeover {
         let mut t = Takeover {
             epoch,
             trial: true,
@@ -81,8 +97,8 @@ impl Takeover {
             fresh_after: None,
             fetching: None,
         };
-        if let Some(last) = own {
-            t.promises.insert(epoch.leader, last);
+        if let Some(own) = own {
+            t.promises.insert(epoch.leader, own);
         } else {
             t.no_state.insert(epoch.leader, boot);
         }
@@ -100,8 +116,8 @@ impl Takeover {
         self.epoch == epoch && self.trial == trial && self.fetching.is_none()
     }
 
-    fn promised(&mut self, from: NodeId, last: LogPos) {
-        self.promises.insert(from, last);
+    fn promised(&mut self, from: NodeId, last: LogPos, commit: LogPos) {
+        self.promises.insert(from, (last, commit));
         self.no_state.remove(&from);
     }
 
@@ -172,11 +188,26 @@ impl Takeover {
         } else {
             return Verdict::Wait;
         };
-        let best = self
+        // The most up-to-date log holds every entry any promiser knows
+        // committed -- if epochs were numbered in the order they began. A
+        // memoryless majority's fresh start may begin below an epoch that a
+        // member it could not reach still holds, and commit; that older
+        // epoch's log then ranks higher yet lacks what a majority has
+        // acknowledged since. So a log that cannot hold some promiser's
+        // commit does not compete (unless none can: past the honest limit,
+        // committed histories may differ).
+        let commits: Vec<LogPos> = self.promises.values().map(|(_, c)| *c).collect();
+        let holds_all = |last: &LogPos| {
+            broken(Break::CommitKnown) || commits.iter().all(|c| may_hold(*last, *c))
+        };
+        let rank = |(id, (last, _)): &(&NodeId, &(LogPos, LogPos))| (*last, **id == cfg.id);
+        let best = (self
             .promises
             .iter()
-            .max_by_key(|(id, pos)| (**pos, **id == cfg.id))
-            .map(|(id, pos)| (*id, *pos));
+            .filter(|(_, (last, _))| holds_all(last))
+            .max_by_key(rank))
+        .or_else(|| self.promises.iter().max_by_key(rank))
+        .map(|(id, (last, _))| (*id, *last));
         Verdict::Lead { fresh, best }
     }
 }
@@ -191,6 +222,14 @@ impl Node {
         }
     }
 
+    /// The last entry this node knows committed, as a promise reports it.
+    fn commit_pos(&self) -> LogPos {
+        // The log is compacted only below what the board applied, so it
+        // holds the commit point; nothing known committed otherwise.
+        let commit = self.ledger.commit();
+        self.ledger.log.pos_at(commit).unwrap_or_default()
+    }
+
     pub(super) fn start_takeover(&mut self, now: Time) {
         // No promise to itself yet, only the number taken: until enough
         // members agree, a leader this node hears again (it was only cut
@@ -203,7 +242,7 @@ impl Node {
         };
         self.transfer.stop_pull();
         let own = match self.memory {
-            Memory::Active => Some(self.ledger.log.last()),
+            Memory::Active => Some((self.ledger.log.last(), self.commit_pos())),
             Memory::Recovering(_) => None,
         };
         let takeover = Takeover::new(epoch, now + self.cfg.timeout * 2, own, self.boot);
@@ -302,7 +341,7 @@ impl Node {
             Memory::Active => Message::Promise {
                 epoch,
                 last: self.ledger.log.last(),
-                commit: self.ledger.commit(),
+                commit: self.commit_pos(),
                 trial,
             },
             Memory::Recovering(_) => Message::NoState { epoch, trial },
@@ -327,11 +366,12 @@ impl Node {
         from: NodeId,
         epoch: Epoch,
         last: LogPos,
+        commit: LogPos,
         trial: bool,
     ) {
         if let Duty::Preparing(t) = &mut self.duty {
             if t.counts(epoch, trial) {
-                t.promised(from, last);
+                t.promised(from, last, commit);
                 self.decide(now);
             }
         }
@@ -383,7 +423,7 @@ impl Node {
                         format!("node {from} follows a later epoch {promised}; stepping down"),
                     );
                     self.wait_for_leader(now);
-                } else if !leader_alive {
+                } else if !leader_alive && self.may_ask_again(now, from) {
                     // It missed the Prepare (it was cut off or rebooted): ask again.
                     self.send(
                         from,
@@ -395,6 +435,14 @@ impl Node {
                 }
             }
             _ => {}
+        }
+    }
+
+    fn may_ask_again(&mut self, now: Time, member: NodeId) -> bool {
+        let every = self.cfg.heartbeat;
+        match &mut self.duty {
+            Duty::Leader(l) => l.may_ask_again(member, now, every),
+            _ => false,
         }
     }
 
@@ -538,8 +586,18 @@ mod tests {
         Incarnation { id, boot }
     }
 
-    /// Node 1 of `n` takes over epoch 5, with state at `at(2, 3)`.
-    fn takeover(n: NodeId, own: Option<LogPos>) -> (Takeover, Config) {
+    const NONE: LogPos = LogPos {
+        tag: Epoch {
+            number: 0,
+            leader: 0,
+            boot: 0,
+        },
+        seq: 0,
+    };
+
+    /// Node 1 of `n` takes over epoch 5; `own` is its log's end and commit
+    /// if it has state.
+    fn takeover(n: NodeId, own: Option<(LogPos, LogPos)>) -> (Takeover, Config) {
         let cfg = Config::new(1, (1..=n).collect());
         let t = Takeover::new(epoch(5, 1), START + cfg.timeout * 2, own, 7);
         (t, cfg)
@@ -551,9 +609,9 @@ mod tests {
 
     #[test]
     fn a_won_trial_asks_again_and_counts_afresh() {
-        let (mut t, cfg) = takeover(3, Some(at(2, 3)));
+        let (mut t, cfg) = takeover(3, Some((at(2, 3), NONE)));
         assert_eq!(count(&mut t, &cfg, START), Verdict::Wait, "one of three");
-        t.promised(2, at(2, 4));
+        t.promised(2, at(2, 4), NONE);
         assert_eq!(count(&mut t, &cfg, START), Verdict::AskForReal);
         assert_eq!(t.asking(), Some(epoch(5, 1)));
         assert!(!t.counts(epoch(5, 1), true), "trial answers are over");
@@ -562,7 +620,7 @@ mod tests {
             Verdict::Wait,
             "node 2's trial answer is no promise"
         );
-        t.promised(3, at(2, 1));
+        t.promised(3, at(2, 1), NONE);
         assert_eq!(
             count(&mut t, &cfg, START),
             Verdict::Lead {
@@ -574,13 +632,13 @@ mod tests {
 
     #[test]
     fn the_best_log_wins_and_ties_go_to_the_taker() {
-        let (mut t, cfg) = takeover(5, Some(at(2, 3)));
-        t.promised(2, at(2, 9));
-        t.promised(3, at(3, 1));
+        let (mut t, cfg) = takeover(5, Some((at(2, 3), NONE)));
+        t.promised(2, at(2, 9), NONE);
+        t.promised(3, at(3, 1), NONE);
         assert_eq!(count(&mut t, &cfg, START), Verdict::AskForReal);
-        t.promised(2, at(2, 9));
+        t.promised(2, at(2, 9), NONE);
         assert_eq!(count(&mut t, &cfg, START), Verdict::Wait, "two of five");
-        t.promised(3, at(3, 1));
+        t.promised(3, at(3, 1), NONE);
         let Verdict::Lead { best, .. } = count(&mut t, &cfg, START) else {
             panic!("three of five promised");
         };
@@ -590,10 +648,10 @@ mod tests {
             "a later epoch beats a longer log"
         );
 
-        let (mut t, cfg) = takeover(3, Some(at(2, 3)));
-        t.promised(2, at(2, 3));
+        let (mut t, cfg) = takeover(3, Some((at(2, 3), NONE)));
+        t.promised(2, at(2, 3), NONE);
         count(&mut t, &cfg, START);
-        t.promised(2, at(2, 3));
+        t.promised(2, at(2, 3), NONE);
         let Verdict::Lead { best, .. } = count(&mut t, &cfg, START) else {
             panic!("two of three promised");
         };
@@ -602,6 +660,36 @@ mod tests {
             Some((1, at(2, 3))),
             "nothing to adopt from an equal log"
         );
+    }
+
+    /// Both promisers kept state: node 1 the epoch a fresh start began
+    /// (number 1) with its commits, node 2 an epoch numbered higher that
+    /// began earlier and that the fresh start could not reach.
+    fn kept_and_fresh(own: LogPos, commit: LogPos, kept: LogPos) -> Option<(NodeId, LogPos)> {
+        let (mut t, cfg) = takeover(3, Some((own, commit)));
+        t.promised(2, kept, NONE);
+        count(&mut t, &cfg, START);
+        t.promised(2, kept, NONE);
+        match count(&mut t, &cfg, START) {
+            Verdict::Lead { best, .. } => best,
+            other => panic!("two of three promised, yet {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_log_that_cannot_hold_a_known_commit_does_not_win() {
+        let shorter = kept_and_fresh(at(1, 5), at(1, 4), at(2, 1));
+        assert_eq!(shorter, Some((1, at(1, 5))), "shorter than the commit");
+        let conflicting = kept_and_fresh(at(1, 1), at(1, 1), at(2, 1));
+        assert_eq!(
+            conflicting,
+            Some((1, at(1, 1))),
+            "another entry at the commit"
+        );
+        // Past the commit with a later tag, a log may hold it: within the
+        // honest limit the best log always does.
+        let longer = kept_and_fresh(at(1, 5), at(1, 4), at(2, 9));
+        assert_eq!(longer, Some((2, at(2, 9))));
     }
 
     #[test]
@@ -636,7 +724,7 @@ mod tests {
         assert_eq!(count(&mut t, &cfg, START), Verdict::AskForReal);
         assert!(t.memoryless(member(2, 20)));
         assert_eq!(count(&mut t, &cfg, START), Verdict::Wait);
-        t.promised(3, at(2, 8));
+        t.promised(3, at(2, 8), NONE);
         assert_eq!(
             count(&mut t, &cfg, START),
             Verdict::Lead {

@@ -22,9 +22,10 @@ const WINDOW: usize = 8;
 const MAX_SNAPSHOT: u32 = 512 << 20;
 
 /// This node's part in catch-up: the pull it drives and the snapshot it
-/// serves, each at most one. Only the transfer's own messages move them;
-/// the rest of the node can only end a pull (a new promise or duty makes
-/// its epoch moot) or drop both (a forgotten log).
+/// serves, each at most one. Other parts may start a pull (a gap, a better
+/// log to adopt), end it (a new promise or duty makes its epoch moot) or
+/// drop both (a forgotten log); all else moves with the transfer's own
+/// messages and timers.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Transfer {
     pull: Option<Pulling>,

@@ -1054,7 +1054,7 @@ mod tests {
         assert!(!help_of("node --help").contains("--kill-every"));
         assert!(help_of("soak --help").contains("--kill-every S"));
         assert!(matches!(parse(&args("--version")), Ok(Command::Version)));
-        assert!(version().contains("wire protocol 5"));
+        assert!(version().contains(&format!("wire protocol {WIRE_VERSION}")));
     }
 
     #[test]
