@@ -648,28 +648,21 @@ mod tests {
             "a later epoch beats a longer log"
         );
 
-        let (mut t, cfg) = takeover(3, Some((at(2, 3), NONE)));
-        t.promised(2, at(2, 3), NONE);
-        count(&mut t, &cfg, START);
-        t.promised(2, at(2, 3), NONE);
-        let Verdict::Lead { best, .. } = count(&mut t, &cfg, START) else {
-            panic!("two of three promised");
-        };
+        let tie = best_of_two(at(2, 3), NONE, at(2, 3));
         assert_eq!(
-            best,
+            tie,
             Some((1, at(2, 3))),
             "nothing to adopt from an equal log"
         );
     }
 
-    /// Both promisers kept state: node 1 the epoch a fresh start began
-    /// (number 1) with its commits, node 2 an epoch numbered higher that
-    /// began earlier and that the fresh start could not reach.
-    fn kept_and_fresh(own: LogPos, commit: LogPos, kept: LogPos) -> Option<(NodeId, LogPos)> {
+    /// The log a takeover of three picks when it and node 2 promise with
+    /// state: its own (`own`, committed to `commit`) or node 2's (`other`).
+    fn best_of_two(own: LogPos, commit: LogPos, other: LogPos) -> Option<(NodeId, LogPos)> {
         let (mut t, cfg) = takeover(3, Some((own, commit)));
-        t.promised(2, kept, NONE);
+        t.promised(2, other, NONE);
         count(&mut t, &cfg, START);
-        t.promised(2, kept, NONE);
+        t.promised(2, other, NONE);
         match count(&mut t, &cfg, START) {
             Verdict::Lead { best, .. } => best,
             other => panic!("two of three promised, yet {other:?}"),
@@ -678,9 +671,12 @@ mod tests {
 
     #[test]
     fn a_log_that_cannot_hold_a_known_commit_does_not_win() {
-        let shorter = kept_and_fresh(at(1, 5), at(1, 4), at(2, 1));
+        // Node 1 holds the epoch a fresh start began (number 1) with its
+        // commits; node 2 one numbered higher that began earlier, kept by a
+        // member the fresh start could not reach.
+        let shorter = best_of_two(at(1, 5), at(1, 4), at(2, 1));
         assert_eq!(shorter, Some((1, at(1, 5))), "shorter than the commit");
-        let conflicting = kept_and_fresh(at(1, 1), at(1, 1), at(2, 1));
+        let conflicting = best_of_two(at(1, 1), at(1, 1), at(2, 1));
         assert_eq!(
             conflicting,
             Some((1, at(1, 1))),
@@ -688,7 +684,7 @@ mod tests {
         );
         // Past the commit with a later tag, a log may hold it: within the
         // honest limit the best log always does.
-        let longer = kept_and_fresh(at(1, 5), at(1, 4), at(2, 9));
+        let longer = best_of_two(at(1, 5), at(1, 4), at(2, 9));
         assert_eq!(longer, Some((2, at(2, 9))));
     }
 
