@@ -90,11 +90,7 @@ impl Node {
     /// follower suspects its leader).
     fn believed_alive(&self, now: Time, id: NodeId) -> bool {
         let window = self.cfg.timeout * 2 + self.cfg.heartbeat;
-        self.peers.get(&id).is_some_and(|p| {
-            p.last_heard
-                .max(p.vouched)
-                .is_some_and(|t| now.since(t) < window)
-        })
+        self.members.believed_alive(now, id, window)
     }
 
     pub(super) fn campaign(&mut self, now: Time) {
@@ -119,21 +115,10 @@ impl Node {
             Duty::Follower(f) => f.leader,
             _ => None,
         };
-        let unknown: Vec<NodeId> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| p.attribute.is_none())
-            .map(|(&id, _)| id)
-            .collect();
-        let mut higher: Vec<Rank> = self
-            .peers
-            .iter()
-            .filter_map(|(&id, p)| {
-                Some(Rank {
-                    attribute: p.attribute?,
-                    id,
-                })
-            })
+        let (known, unknown) = self.members.ranks();
+        let mut higher: Vec<Rank> = known
+            .into_iter()
+            .map(|(id, attribute)| Rank { attribute, id })
             .filter(|r| *r > self.rank && Some(r.id) != suspect && self.believed_alive(now, r.id))
             .collect();
         higher.sort_unstable_by(|a, b| b.cmp(a));

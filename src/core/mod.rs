@@ -16,6 +16,9 @@
 //!   and this node's own election were last heard of);
 //! - [`promise`]: the promise that only rises and the epoch numbers seen
 //!   (`Promise`);
+//! - [`members`]: what this node knows of the others -- boots, ranks, when
+//!   heard, the leader's word on them -- and the rules on stale boots
+//!   (`Members`);
 //! - [`takeover`]: the winner's Prepare/Promise round that starts an epoch
 //!   (`Takeover`, whose `count` is the quorum rule);
 //! - [`replication`]: appends, acks, commit, heartbeats, compaction
@@ -40,6 +43,7 @@ pub mod breaks;
 mod clock;
 mod election;
 pub mod events;
+mod members;
 mod promise;
 mod reads;
 mod recovery;
@@ -302,24 +306,6 @@ pub struct Status {
     pub leader_silent: Option<Duration>,
 }
 
-/// What this node knows about another member.
-#[derive(Clone, Debug, Default)]
-struct Peer {
-    boot: Option<u32>,
-    /// Boots this peer has since replaced: their datagrams are stale.
-    retired: Vec<u32>,
-    attribute: Option<u32>,
-    last_heard: Option<Time>,
-    /// When the leader's heartbeat last said it hears this peer: a follower
-    /// hears other followers only at boot, so this is its news of them.
-    vouched: Option<Time>,
-    /// Its HTTP port, as it told (Probe, Info).
-    http_port: Option<u16>,
-    /// When this node last told a retired boot of this peer that it is over.
-    told_superseded: Option<Time>,
-    role: Option<Role>,
-}
-
 /// Whether this node holds state it may vouch for.
 #[derive(Clone, Debug)]
 enum Memory {
@@ -334,14 +320,6 @@ enum Duty {
     Candidate(election::Campaign),
     Preparing(takeover::Takeover),
     Leader(replication::Leadership),
-}
-
-/// What the leader last said about who it hears.
-#[derive(Clone, Copy, Debug)]
-struct Relayed {
-    at: Time,
-    alive: u128,
-    recovering: u128,
 }
 
 #[derive(Clone, Debug)]
@@ -370,8 +348,8 @@ pub struct Node {
     /// The log and how far it is verified, committed and applied.
     ledger: replication::ledger::Ledger,
     board: Board,
-    peers: BTreeMap<NodeId, Peer>,
-    relayed: Option<Relayed>,
+    /// What this node knows of the other members.
+    members: members::Members,
     transfer: transfer::Transfer,
     requests: requests::Requests,
     reads: reads::Reads,
@@ -393,6 +371,16 @@ pub struct Node {
     sent_at_commit: u64,
 }
 
+/// A member's bit in the heartbeat's liveness masks: its place among
+/// `members` (in id order; clusters beyond 128 members relay only the first
+/// 128).
+fn bit_of(members: &[NodeId], id: NodeId) -> u128 {
+    match members.iter().position(|&m| m == id) {
+        Some(i) if i < 128 => 1 << i,
+        _ => 0,
+    }
+}
+
 impl Node {
     /// A node that has just booted: no memory, no leader. `seed` drives every
     /// random choice (attribute, boot nonce, timer jitter).
@@ -402,12 +390,7 @@ impl Node {
         let mut rng = SmallRng::seed_from_u64(seed);
         let attribute = rng.gen_range(1..1_000_000);
         let boot = rng.gen();
-        let peers = cfg
-            .members
-            .iter()
-            .filter(|&&m| m != cfg.id)
-            .map(|&m| (m, Peer::default()))
-            .collect();
+        let members = members::Members::new(&cfg.members, cfg.id);
         let rank = Rank {
             attribute,
             id: cfg.id,
@@ -426,8 +409,7 @@ impl Node {
             contact: election::Contact::default(),
             ledger: replication::ledger::Ledger::default(),
             board: Board::new(),
-            peers,
-            relayed: None,
+            members,
             transfer: transfer::Transfer::default(),
             requests: requests::Requests::default(),
             reads: reads::Reads::default(),
@@ -654,8 +636,7 @@ impl Node {
             contact,
             ledger,
             board,
-            peers,
-            relayed,
+            members,
             transfer,
             requests,
             reads,
@@ -677,7 +658,7 @@ impl Node {
             text,
             "{rank:?}{boot}{rng:?}{clock:?}{memory:?}{duty:?}{promise:?}\
              {contact:?}{ledger:?}\
-             {board:?}{peers:?}{relayed:?}{transfer:?}\
+             {board:?}{members:?}{transfer:?}\
              {requests:?}{reads:?}{acks:?}{next_tick:?}{out:?}{replies:?}{read_replies:?}\
              {superseded:?}"
         );
@@ -732,47 +713,8 @@ impl Node {
         let role = self.role(now);
         let now = self.clock.at(now);
         let leader = self.leader();
-        // A follower hears only the leader; the leader's heartbeat says whom
-        // it hears, so every node can show the whole cluster.
-        let relayed = self
-            .relayed
-            .filter(|r| leader.is_some() && now.since(r.at) < self.cfg.timeout);
-        let mut peers: Vec<PeerStatus> = self
-            .peers
-            .iter()
-            .map(|(&id, p)| {
-                let bit = self.member_bit(id);
-                // Alive by the leader's latest word, or by its own hearing;
-                // "last heard" is the later of the two ever received.
-                let via_leader = relayed.filter(|r| r.alive & bit != 0).map(|r| r.at);
-                let alive = p
-                    .last_heard
-                    .max(via_leader)
-                    .is_some_and(|t| now.since(t) < self.cfg.timeout);
-                let heard = p.last_heard.max(p.vouched);
-                // The leader's word beats an old hint (every node probes at
-                // boot, and followers seldom hear each other afterwards).
-                let role = match (alive, relayed.filter(|r| r.alive & bit != 0)) {
-                    (false, _) => None,
-                    _ if leader == Some(id) => Some(Role::Leader),
-                    (true, Some(r)) if r.recovering & bit != 0 => Some(Role::Recovering),
-                    (true, Some(_)) => Some(Role::Follower),
-                    (true, None) => match p.role {
-                        Some(Role::Leader) | Some(Role::Follower) | None => Some(Role::Follower),
-                        Some(role) => Some(role),
-                    },
-                };
-                PeerStatus {
-                    id,
-                    is_self: false,
-                    alive,
-                    last_heard: heard.map(|t| now.since(t)),
-                    role,
-                    attribute: p.attribute,
-                    http_port: p.http_port,
-                }
-            })
-            .collect();
+        let bit = |id| self.member_bit(id);
+        let mut peers = self.members.status(now, leader, self.cfg.timeout, bit);
         peers.push(PeerStatus {
             id: self.cfg.id,
             is_self: true,
@@ -814,62 +756,16 @@ impl Node {
         if !envelope.message.plausible() {
             return Some(Refused::Implausible);
         }
-        let peer = self.peers.get(&from)?;
-        if peer.retired.contains(&envelope.boot) {
-            return Some(Refused::StaleBoot);
-        }
-        // An unknown boot replaces the known one only once the known one has
-        // gone quiet: a straggler from a dead incarnation must never pass
-        // for a restart and shut out the live one.
-        let live = peer
-            .last_heard
-            .is_some_and(|t| now.since(t) < self.cfg.timeout);
-        if live && peer.boot.is_some_and(|b| b != envelope.boot) {
-            return Some(Refused::UnconfirmedBoot);
-        }
-        None
+        self.members
+            .stale(now, from, envelope.boot, self.cfg.timeout)
     }
 
     fn note_sender(&mut self, now: Time, envelope: &Envelope) {
-        let id = self.cfg.id;
-        let Some(peer) = self.peers.get_mut(&envelope.from) else {
-            return;
-        };
-        if peer.boot != Some(envelope.boot) {
-            if let Some(old) = peer.boot.replace(envelope.boot) {
-                info!(
-                    "node {id}: node {} restarted (new incarnation)",
-                    envelope.from
-                );
-                peer.retired.push(old);
-                if peer.retired.len() > 8 {
-                    peer.retired.remove(0);
-                }
-            }
-        }
-        peer.attribute = Some(envelope.attribute);
-        peer.last_heard = Some(now);
-        if let Message::Probe { http } | Message::Info { http, .. } = envelope.message {
-            peer.http_port = (http != 0).then_some(http).or(peer.http_port);
-        }
-        let hint = match &envelope.message {
-            Message::Heartbeat { .. } | Message::Append { .. } => Some(Role::Leader),
-            Message::Election | Message::Prepare { .. } => Some(Role::Candidate),
-            Message::Probe { .. } | Message::NoState { .. } => Some(Role::Recovering),
-            Message::Ack { recovering, .. } => Some(if *recovering {
-                Role::Recovering
-            } else {
-                Role::Follower
-            }),
-            Message::Promise { .. } | Message::Forward { .. } | Message::Read { .. } => {
-                Some(Role::Follower)
-            }
-            Message::ReadIndex { .. } => Some(Role::Leader),
-            Message::Info { active, .. } => (!active).then_some(Role::Recovering),
-            _ => None,
-        };
-        if hint.is_some() {
-            peer.role = hint;
+        if let Some(id) = self.members.heard(now, envelope) {
+            info!(
+                "node {}: node {id} restarted (new incarnation)",
+                self.cfg.id
+            );
         }
     }
 
@@ -920,17 +816,8 @@ impl Node {
                     let recovering = recovering
                         .iter()
                         .fold(0, |bits, r| bits | self.member_bit(r.id));
-                    let members = self.cfg.members.iter().take(128).enumerate();
-                    for (_, id) in members.filter(|(bit, _)| alive & (1u128 << bit) != 0) {
-                        if let Some(peer) = self.peers.get_mut(id) {
-                            peer.vouched = Some(now);
-                        }
-                    }
-                    self.relayed = Some(Relayed {
-                        at: now,
-                        alive,
-                        recovering,
-                    });
+                    let all = &self.cfg.members;
+                    (self.members).relayed(now, alive, recovering, |id| bit_of(all, id));
                 }
             }
             Message::Ack {
@@ -981,14 +868,12 @@ impl Node {
     /// replaced by a later start: say so, once a timeout at most, so that a
     /// process paused across its own restart learns it is a leftover.
     fn tell_superseded(&mut self, now: Time, from: NodeId, boot: u32) {
-        let timeout = self.cfg.timeout;
-        let Some(peer) = self.peers.get_mut(&from) else {
-            return;
-        };
-        if peer.told_superseded.is_some_and(|t| now.since(t) < timeout) {
+        if !self
+            .members
+            .may_tell_superseded(now, from, self.cfg.timeout)
+        {
             return;
         }
-        peer.told_superseded = Some(now);
         self.send(from, Message::Superseded { stale: boot });
     }
 
@@ -1058,7 +943,7 @@ impl Node {
         let Some(payload) = wire::encode(&self.envelope(message)) else {
             return;
         };
-        let others: Vec<NodeId> = self.peers.keys().copied().collect();
+        let others: Vec<NodeId> = self.members.ids().collect();
         for to in others {
             self.note_message(label, self.cfg.id, to);
             self.count_sent(kind, payload.len());
@@ -1075,13 +960,9 @@ impl Node {
         traffic.bytes += bytes as u64;
     }
 
-    /// This member's bit in the heartbeat's liveness masks (members in id
-    /// order; clusters beyond 64 members relay only the first 64).
+    /// This member's bit in the heartbeat's liveness masks.
     fn member_bit(&self, id: NodeId) -> u128 {
-        match self.cfg.members.iter().position(|&m| m == id) {
-            Some(i) if i < 128 => 1 << i,
-            _ => 0,
-        }
+        bit_of(&self.cfg.members, id)
     }
 
     /// When silence from the leader becomes suspicion: between one heartbeat

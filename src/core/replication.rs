@@ -135,10 +135,8 @@ impl Node {
                 Command::Noop => None,
             })
             .collect();
-        let progress = self
-            .peers
-            .keys()
-            .map(|&id| (id, Progress::default()))
+        let progress = (self.members.ids())
+            .map(|id| (id, Progress::default()))
             .collect();
         self.transfer.stop_pull();
         self.contact.heard_leader(now);

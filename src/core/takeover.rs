@@ -294,7 +294,7 @@ impl Node {
         };
         if t.fetching.is_none() {
             let (epoch, trial) = (t.epoch, t.trial);
-            for id in t.silent(self.peers.keys().copied()) {
+            for id in t.silent(self.members.ids()) {
                 self.send(id, Message::Prepare { epoch, trial });
             }
             self.decide(now);
