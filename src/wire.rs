@@ -54,6 +54,18 @@ pub struct LogPos {
     pub seq: u64,
 }
 
+impl LogPos {
+    /// Can a log ending here hold the entry at `pos`? Entries' epochs never
+    /// fall along a log, and this, its last, is known.
+    pub fn may_hold(self, pos: LogPos) -> bool {
+        if self.seq == pos.seq {
+            self.tag == pos.tag
+        } else {
+            self.seq > pos.seq && self.tag >= pos.tag
+        }
+    }
+}
+
 /// What a client asked for.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum Op {

@@ -3,6 +3,12 @@
 //! recovery.rs), on an abstract model small enough to explore every state
 //! (breadth first, so every counterexample printed is a shortest one).
 //!
+//! The real core is held to this model's transitions by the simulator's
+//! trace check (`src/sim/trace.rs`): each step a real node takes, mapped to
+//! the variables below, must be one the transitions here allow (their names
+//! are the ones it reports). This file searches the rules deeply; that check
+//! keeps the code to them.
+//!
 //! The model: 3 members, each with `promised`, a log of entries tagged with
 //! the epoch that created them, a commit index, `verified` and a memory state
 //! (Active, or Recovering with its fence). Any member may crash at any time

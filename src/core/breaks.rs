@@ -110,6 +110,10 @@ mod tests {
         /// One of these schedules of a sweep plan fails: each found a bug
         /// once (they are among `cargo test --test sweep`'s regressions).
         Schedules(&'static str, &'static [u64]),
+        /// That check fails at a step the model's transition of this name
+        /// does not allow (`sim::trace`): at the step that breaks the rule,
+        /// not at its damage later.
+        Trace(&'static str, &'static Check),
     }
 
     macro_rules! story {
@@ -121,30 +125,55 @@ mod tests {
         };
     }
 
-    fn caught(rule: Break, checks: &[Check]) {
-        for check in checks {
-            let found = breaking(rule, || match check {
+    impl Check {
+        /// The first failure of this check that `accept` accepts.
+        fn failure(&self, accept: &dyn Fn(&str) -> bool) -> Option<String> {
+            let accepted = |why: String| accept(&why).then_some(why);
+            match self {
                 Check::Story(name, text) => (1..=8)
-                    .find_map(|seed| script::run(text, seed).err())
+                    .filter_map(|seed| script::run(text, seed).err())
+                    .find_map(accepted)
                     .map(|why| format!("story {name}: {why}")),
-                Check::Sweep => {
-                    (1..=300).find_map(|seed| chaos::run(seed, &chaos::Plan::default()).err())
-                }
+                Check::Sweep => (1..=300)
+                    .filter_map(|seed| chaos::run(seed, &chaos::Plan::default()).err())
+                    .find_map(accepted),
                 Check::Explorer => explore::tests::around_stories(explore::tests::CI)
                     .1
-                    .map(|c| c.to_string()),
+                    .map(|c| c.to_string())
+                    .and_then(accepted),
                 Check::Schedules(plan, seeds) => {
                     let plan = chaos::Plan::named(plan).expect("a plan of the sweep");
-                    seeds.iter().find_map(|&seed| chaos::run(seed, &plan).err())
+                    (seeds.iter())
+                        .filter_map(|&seed| chaos::run(seed, &plan).err())
+                        .find_map(accepted)
                 }
-            });
-            let name = match check {
+                Check::Trace(transition, check) => {
+                    let needle = format!("the model's {transition} ");
+                    check.failure(&|why| accept(why) && why.contains(&needle))
+                }
+            }
+        }
+
+        fn name(&self) -> String {
+            match self {
                 Check::Story(name, _) => format!("story {name}"),
                 Check::Sweep => "the sweep's 300 schedules".to_owned(),
                 Check::Explorer => "the explorer".to_owned(),
                 Check::Schedules(plan, seeds) => format!("{plan} schedules {seeds:?}"),
-            };
-            assert!(found.is_some(), "{rule:?} broken passes {name}");
+                Check::Trace(transition, check) => {
+                    format!(
+                        "{} at a step the model's {transition} refuses",
+                        check.name()
+                    )
+                }
+            }
+        }
+    }
+
+    fn caught(rule: Break, checks: &[Check]) {
+        for check in checks {
+            let found = breaking(rule, || check.failure(&|_| true));
+            assert!(found.is_some(), "{rule:?} broken passes {}", check.name());
         }
     }
 
@@ -166,15 +195,15 @@ mod tests {
     }
 
     breaks! {
-        epoch_rule: EpochRule => [story!("figure_eight")];
-        fence: Fence => [story!("stale_fence")];
-        recovering_acks: RecoveringAcks => [story!("rebooted_ack_does_not_count"), Check::Sweep];
+        epoch_rule: EpochRule => [story!("figure_eight"), Check::Trace("advance_commit", &Check::Sweep)];
+        fence: Fence => [Check::Trace("follows", &story!("stale_fence"))];
+        recovering_acks: RecoveringAcks => [story!("rebooted_ack_does_not_count"), Check::Sweep, Check::Explorer];
         majority: Majority => [Check::Explorer, story!("cold_start")];
-        read_round: ReadRound => [story!("stale_leader_read")];
+        read_round: ReadRound => [story!("stale_leader_read"), Check::Explorer];
         dedup: Dedup => [story!("lossy_network"), Check::Sweep];
-        adopt_best: AdoptBest => [story!("figure_eight"), Check::Sweep];
-        promise_quorum: PromiseQuorum => [Check::Explorer, story!("minority_partition_heals")];
-        stale_leader: StaleLeader => [Check::Explorer, Check::Sweep];
-        commit_known: CommitKnown => [Check::Schedules("majority-loss", &[201_351, 202_820])];
+        adopt_best: AdoptBest => [story!("figure_eight"), Check::Trace("start_epoch", &Check::Sweep)];
+        promise_quorum: PromiseQuorum => [Check::Explorer, story!("minority_partition_heals"), Check::Trace("decide", &Check::Sweep)];
+        stale_leader: StaleLeader => [Check::Explorer, Check::Trace("on_append", &Check::Sweep)];
+        commit_known: CommitKnown => [Check::Trace("set_commit", &Check::Schedules("majority-loss", &[201_351, 202_820]))];
     }
 }

@@ -584,6 +584,15 @@ impl Node {
         matches!(self.memory, Memory::Recovering(_))
     }
 
+    /// A recovering node's fence, once drawn: it follows no leader below
+    /// it (see [`recovery`]).
+    pub fn fence(&self) -> Option<Epoch> {
+        match &self.memory {
+            Memory::Recovering(r) => r.fence(),
+            Memory::Active => None,
+        }
+    }
+
     /// The epoch this node leads, if it leads.
     pub fn leading(&self) -> Option<Epoch> {
         match &self.duty {
@@ -897,7 +906,7 @@ impl Node {
     }
 
     /// This boot of this member.
-    fn incarnation(&self) -> Incarnation {
+    pub fn incarnation(&self) -> Incarnation {
         Incarnation {
             id: self.cfg.id,
             boot: self.boot,

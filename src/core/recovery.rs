@@ -54,6 +54,10 @@ impl Recovery {
         }
     }
 
+    pub(super) fn fence(&self) -> Option<Epoch> {
+        self.fence
+    }
+
     /// A leader below the fence is heard: the fence may stand for a
     /// takeover that has since given up. Ask again (a fence drawn later is
     /// as sound as one drawn earlier; a live higher epoch shows up again,

@@ -56,16 +56,6 @@ pub(super) struct Takeover {
     pub(super) fetching: Option<(NodeId, LogPos, bool)>,
 }
 
-/// True if a log ending at `last` can hold the entry at `pos`: entries'
-/// epochs never fall along a log, and the last one is known.
-fn may_hold(last: LogPos, pos: LogPos) -> bool {
-    if last.seq == pos.seq {
-        last.tag == pos.tag
-    } else {
-        last.seq > pos.seq && last.tag >= pos.tag
-    }
-}
-
 /// What the answers so far allow a takeover to do.
 #[derive(Debug, PartialEq)]
 enum Verdict {
@@ -197,9 +187,8 @@ impl Takeover {
         // commit does not compete (unless none can: past the honest limit,
         // committed histories may differ).
         let commits: Vec<LogPos> = self.promises.values().map(|(_, c)| *c).collect();
-        let holds_all = |last: &LogPos| {
-            broken(Break::CommitKnown) || commits.iter().all(|c| may_hold(*last, *c))
-        };
+        let holds_all =
+            |last: &LogPos| broken(Break::CommitKnown) || commits.iter().all(|c| last.may_hold(*c));
         let rank = |(id, (last, _)): &(&NodeId, &(LogPos, LogPos))| (*last, **id == cfg.id);
         let best = (self
             .promises

@@ -12,7 +12,8 @@
 //!
 //! The nodes are the real [`crate::core::Node`], cloned at every branch;
 //! the world's state (every node's [`Node::fingerprint`], the datagrams in
-//! flight, the clocks, the checker's records and what is left of each
+//! flight, the clocks, the checker's records (the trace check's among
+//! them) and what is left of each
 //! bound) is hashed, and a state already explored with at least as much
 //! depth left is not explored again, so interleavings that commute are
 //! explored once. Depth-first, so the path to a violation is printed as
@@ -167,7 +168,7 @@ impl World {
         // Writing to a String cannot fail.
         let _ = write!(
             text,
-            "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{}",
+            "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{}{:?}",
             sim.clocks,
             sim.leaders,
             sim.committed,
@@ -178,6 +179,7 @@ impl World {
             sim.reads,
             self.left,
             sim.limit_crossed,
+            sim.trace,
         );
         text.hash(&mut h);
         h.finish()
@@ -261,11 +263,7 @@ impl World {
     }
 
     fn deliver(&mut self, d: &Datagram) {
-        let now = self.sim.local_now(d.to);
-        if let Some(Some(node)) = self.sim.nodes.get_mut(&d.to) {
-            node.handle_datagram(now, d.from, &d.payload);
-            self.sim.drain(d.to);
-        }
+        self.sim.hand(d.to, d.from, &d.payload);
     }
 
     /// Sets `id`'s clock to `at` (if that is ahead) and wakes it.

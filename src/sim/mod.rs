@@ -17,7 +17,9 @@
 //! - a read answers a board at or past every write acknowledged before the
 //!   read began (linearizability);
 //! - at the end ([`Sim::check_final`]): every acknowledged write is in every
-//!   board, and no request was applied twice.
+//!   board, and no request was applied twice;
+//! - and each step a node takes is one the model of `tests/model.rs`
+//!   allows ([`trace`]), so a broken rule is named where it breaks.
 //!
 //! Every check but the last holds unless the run crossed the honest limit
 //! (see [`Sim::majority_ever_lost`]): past it only liveness, convergence and
@@ -28,6 +30,7 @@ pub mod costs;
 pub mod explore;
 pub mod report;
 pub mod script;
+mod trace;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
@@ -171,6 +174,10 @@ pub struct Sim {
     commit_seen: BTreeMap<NodeId, u64>,
     /// Set once a majority was memoryless at once after something committed.
     limit_crossed: bool,
+    /// Each step checked against the model's transitions.
+    trace: trace::Trace,
+    /// The datagram the node being checked was just handed.
+    cause: Option<trace::Cause>,
     pub violations: Vec<String>,
 }
 
@@ -206,6 +213,8 @@ impl Sim {
             vouched: BTreeMap::new(),
             commit_seen: BTreeMap::new(),
             limit_crossed: false,
+            trace: trace::Trace::default(),
+            cause: None,
             violations: Vec::new(),
             config,
         };
@@ -235,6 +244,7 @@ impl Sim {
         self.nodes.insert(id, Some(Node::new(config, seed, now)));
         self.checked.insert(id, 0);
         self.commit_seen.insert(id, 0);
+        self.trace.booted(id);
         self.drain(id);
     }
 
@@ -442,14 +452,28 @@ impl Sim {
         if self.cut.contains(&(d.from, d.to)) {
             return;
         }
-        let now = self.local_now(d.to);
-        if let Some(Some(node)) = self.nodes.get_mut(&d.to) {
-            if let Ok(env) = crate::wire::decode(&d.payload) {
-                self.delivered[env.message.kind().index()] += 1;
-            }
-            node.handle_datagram(now, d.from, &d.payload);
-            self.drain(d.to);
+        self.hand(d.to, d.from, &d.payload);
+    }
+
+    /// Hands `to` a datagram from `from`, and checks the step it takes.
+    fn hand(&mut self, to: NodeId, from: NodeId, payload: &[u8]) {
+        let now = self.local_now(to);
+        let Some(Some(node)) = self.nodes.get_mut(&to) else {
+            return;
+        };
+        node.handle_datagram(now, from, payload);
+        let boot = node.incarnation();
+        if let Ok(env) = crate::wire::decode(payload) {
+            self.delivered[env.message.kind().index()] += 1;
+            let cause = trace::Cause {
+                from,
+                message: env.message,
+            };
+            self.trace.delivering(boot, &cause);
+            self.cause = Some(cause);
         }
+        self.drain(to);
+        self.cause = None;
     }
 
     /// Runs for `d` of virtual time.
@@ -616,13 +640,15 @@ impl Sim {
             return;
         };
         self.highest_led = self.highest_led.max(node.leading().unwrap_or_default());
+        let mut broke = Vec::new();
+        (self.trace).step(node, self.cause.as_ref(), &self.config, &mut broke);
         if self.limit_crossed {
             // Past the honest limit the cluster may restart its history from
             // whatever a minority kept: only liveness and convergence are
             // promised from here on (checked at the end of a run).
             return;
         }
-        let mut found = Vec::new();
+        let mut found = broke;
         let held = node.log().last().seq;
         if !node.is_recovering() {
             if let Some(leader) = node.leader() {
