@@ -25,7 +25,10 @@
 //!   its own epoch;
 //! - `decide`: a node begins leading an epoch only once enough members
 //!   (itself and those whose `Promise` or `NoState` of that epoch reached
-//!   it) answered to meet every commit majority.
+//!   it) answered to meet every commit majority;
+//! - `start_epoch`: and only from a log, up to its own epoch's entries, that
+//!   enough of those answers leave best, holding every entry a promiser
+//!   knows committed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
