@@ -31,7 +31,7 @@ pub enum Break {
     /// A takeover counts one promise fewer than it needs: `takeover`.
     PromiseQuorum,
     /// A follower takes appends from the leader of an epoch below the one
-    /// it promised: `replication`.
+    /// it promised: `promise`.
     StaleLeader,
     /// A takeover adopts the highest-ranked log although it cannot hold an
     /// entry a promiser knows committed: `takeover`.

@@ -37,6 +37,14 @@
 //!   keeps, so that the node wakes exactly when one is due;
 //! - [`breaks`]: each safety rule broken on purpose, for tests that show
 //!   the checks catch it.
+//!
+//! Each safety rule is one method of the type that keeps it:
+//! `Promise::outranks` (no leader below the promise), `Takeover::count`
+//! (enough promises, the best log that can hold every known commit),
+//! `Leadership::majority_holds` (a majority with state),
+//! `Ledger::commit_counted` (only this epoch's entries commit by counting),
+//! `Recovery::may_follow` (the fence), `Reads::await_round` (a read waits
+//! for a later round) and the board's de-duplication.
 
 pub mod applied;
 pub mod breaks;

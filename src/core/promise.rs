@@ -1,12 +1,13 @@
 //! What this incarnation promised, and the highest epoch number it has seen.
 //!
 //! Two rules live here and nowhere else: a promise only ever rises (a member
-//! that promised epoch `e` never promises below it, so two leaders cannot
-//! both count it), and an epoch this node starts is numbered above every
+//! that promised epoch `e` never promises below it, nor follows a leader
+//! below it, so two leaders cannot both count it), and an epoch this node starts is numbered above every
 //! number it has seen or promised (so a new epoch outranks all it knows of).
 //! Both marks are forgotten with everything else on a reboot; recovery
 //! (`super::recovery`) is what makes that safe.
 
+use super::breaks::{broken, Break};
 use crate::wire::Epoch;
 
 #[derive(Clone, Debug, Default)]
@@ -30,6 +31,12 @@ impl Promise {
         }
         self.promised = epoch;
         true
+    }
+
+    /// True if this member promised above `epoch`: it must refuse that
+    /// epoch's leader, whose successor it may have helped elect.
+    pub(super) fn outranks(&self, epoch: Epoch) -> bool {
+        epoch < self.promised && !broken(Break::StaleLeader)
     }
 
     /// Notes an epoch number heard of, promised or not.

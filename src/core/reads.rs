@@ -101,6 +101,22 @@ impl Reads {
         self.round
     }
 
+    /// A read at the leader, answerable at `index` once a round sent
+    /// after it arrived is confirmed: an earlier round's acks may predate a
+    /// successor's first write.
+    fn await_round(&mut self, index: u64, reader: Reader) {
+        let round = if broken(Break::ReadRound) {
+            self.round
+        } else {
+            self.round + 1
+        };
+        self.unconfirmed.push(Unconfirmed {
+            round,
+            index,
+            reader,
+        });
+    }
+
     /// The last heartbeat round sent.
     pub(super) fn round(&self) -> u64 {
         self.round
@@ -215,16 +231,7 @@ impl Node {
             return;
         };
         let index = self.ledger.commit().max(l.start);
-        self.reads.unconfirmed.push(Unconfirmed {
-            round: self.reads.round + 1,
-            index,
-            reader,
-        });
-        if broken(Break::ReadRound) {
-            if let Some(read) = self.reads.unconfirmed.last_mut() {
-                read.round -= 1;
-            }
-        }
+        self.reads.await_round(index, reader);
     }
 
     /// Moves reads along: confirms what a majority's acks confirm, asks the

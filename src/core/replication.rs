@@ -106,6 +106,34 @@ impl Leadership {
         true
     }
 
+    /// The highest seq that a majority of members with state holds in this
+    /// epoch (this leader, holding up to `own`, among them): a recovering
+    /// member's copy does not count, for it may have acknowledged entries
+    /// before it lost them.
+    pub(super) fn majority_holds(&self, own: u64, majority: usize) -> Option<u64> {
+        let mut matched: Vec<u64> =
+            self.progress
+                .values()
+                .filter(|p| !p.recovering && p.acked_at.is_some())
+                .chain(self.progress.values().filter(|p| {
+                    broken(Break::RecoveringAcks) && p.recovering && p.acked_at.is_some()
+                }))
+                .map(|p| p.matched)
+                .collect();
+        matched.push(own);
+        if matched.len() < majority {
+            return None;
+        }
+        matched.sort_unstable_by(|a, b| b.cmp(a));
+        let n = matched[majority - 1];
+        let n = if broken(Break::Majority) {
+            matched[0]
+        } else {
+            n
+        };
+        Some(n)
+    }
+
     /// The latest heartbeat round a majority of members with state (this
     /// leader, at `own`, among them) acknowledged.
     pub(super) fn confirmed_round(&self, own: u64, majority: usize) -> u64 {
@@ -270,28 +298,12 @@ impl Node {
     /// Commits the highest entry of this epoch that a majority holds.
     pub(super) fn advance_commit(&mut self) {
         let majority = self.cfg.majority();
+        let own = self.ledger.log.last().seq;
         let Duty::Leader(l) = &mut self.duty else {
             return;
         };
-        let mut matched: Vec<u64> =
-            l.progress
-                .values()
-                .filter(|p| !p.recovering && p.acked_at.is_some())
-                .chain(l.progress.values().filter(|p| {
-                    broken(Break::RecoveringAcks) && p.recovering && p.acked_at.is_some()
-                }))
-                .map(|p| p.matched)
-                .collect();
-        matched.push(self.ledger.log.last().seq);
-        if matched.len() < majority {
+        let Some(n) = l.majority_holds(own, majority) else {
             return;
-        }
-        matched.sort_unstable_by(|a, b| b.cmp(a));
-        let n = matched[majority - 1];
-        let n = if broken(Break::Majority) {
-            matched[0]
-        } else {
-            n
         };
         let Some(previous) = self.ledger.commit_counted(n, l) else {
             return;
@@ -462,7 +474,7 @@ impl Node {
             return false;
         }
         self.promise.saw(epoch.number);
-        if epoch < self.promise.epoch() && !broken(Break::StaleLeader) {
+        if self.promise.outranks(epoch) {
             self.reject(from, epoch, false);
             return false;
         }

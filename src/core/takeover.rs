@@ -149,6 +149,11 @@ impl Takeover {
     /// timeout for members with state (or all members answered). A won
     /// trial becomes the real round, which counts afresh.
     fn count(&mut self, now: Time, cfg: &Config, enough: usize) -> Verdict {
+        let enough = if broken(Break::PromiseQuorum) {
+            enough - 1
+        } else {
+            enough
+        };
         let majority = cfg.majority();
         if self.fetching.is_some() {
             return Verdict::Wait;
@@ -196,7 +201,8 @@ impl Takeover {
             .filter(|(_, (last, _))| holds_all(last))
             .max_by_key(rank))
         .or_else(|| self.promises.iter().max_by_key(rank))
-        .map(|(id, (last, _))| (*id, *last));
+        .map(|(id, (last, _))| (*id, *last))
+        .filter(|_| !broken(Break::AdoptBest));
         Verdict::Lead { fresh, best }
     }
 }
@@ -439,11 +445,6 @@ impl Node {
     /// starts the epoch.
     fn decide(&mut self, now: Time) {
         let enough = self.cfg.enough();
-        let enough = if broken(Break::PromiseQuorum) {
-            enough - 1
-        } else {
-            enough
-        };
         let me = self.cfg.id;
         let recovering = self.is_recovering();
         let own = self.ledger.log.last();
@@ -463,7 +464,6 @@ impl Node {
             Verdict::Lead { fresh, best } => (fresh, best),
         };
         match best {
-            _ if broken(Break::AdoptBest) => self.start_epoch(now, fresh),
             Some((id, pos)) if id != me && (pos > own || recovering) => {
                 info!(
                     "node {me}: adopting the log of node {id} (up to seq {}) before leading",
