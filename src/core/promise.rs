@@ -2,8 +2,9 @@
 //!
 //! Two rules live here and nowhere else: a promise only ever rises (a member
 //! that promised epoch `e` never promises below it, nor follows a leader
-//! below it, so two leaders cannot both count it), and an epoch this node starts is numbered above every
-//! number it has seen or promised (so a new epoch outranks all it knows of).
+//! below it, so two leaders cannot both count it), and an epoch this node
+//! starts is numbered above every number it has seen or promised (so a new
+//! epoch outranks all it knows of).
 //! Both marks are forgotten with everything else on a reboot; recovery
 //! (`super::recovery`) is what makes that safe.
 

@@ -12,9 +12,8 @@
 //!
 //! The nodes are the real [`crate::core::Node`], cloned at every branch;
 //! the world's state (every node's [`Node::fingerprint`], the datagrams in
-//! flight, the clocks, the checker's records (the trace check's among
-//! them) and what is left of each
-//! bound) is hashed, and a state already explored with at least as much
+//! flight, the clocks, the checker's records (the trace check's ghosts
+//! among them) and what is left of each bound) is hashed, and a state already explored with at least as much
 //! depth left is not explored again, so interleavings that commute are
 //! explored once. Depth-first, so the path to a violation is printed as
 //! the story that leads to it.
@@ -179,7 +178,7 @@ impl World {
             sim.reads,
             self.left,
             sim.limit_crossed,
-            sim.trace,
+            sim.trace.ghosts(),
         );
         text.hash(&mut h);
         h.finish()

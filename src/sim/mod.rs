@@ -641,7 +641,8 @@ impl Sim {
         };
         self.highest_led = self.highest_led.max(node.leading().unwrap_or_default());
         let mut broke = Vec::new();
-        (self.trace).step(node, self.cause.as_ref(), &self.config, &mut broke);
+        self.trace
+            .step(node, self.cause.as_ref(), &self.config, &mut broke);
         if self.limit_crossed {
             // Past the honest limit the cluster may restart its history from
             // whatever a minority kept: only liveness and convergence are

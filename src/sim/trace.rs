@@ -87,6 +87,13 @@ pub(super) struct Trace {
 type Answers = BTreeMap<NodeId, Option<(LogPos, LogPos)>>;
 
 impl Trace {
+    /// What the check remembers beyond the nodes' own state (`seen` is
+    /// each node's state after its last step): part of the explorer's
+    /// state hash.
+    pub(super) fn ghosts(&self) -> impl std::fmt::Debug + '_ {
+        (&self.answers, &self.counted)
+    }
+
     /// `id` booted: a new member, with nothing in common with its last boot.
     pub(super) fn booted(&mut self, id: NodeId) {
         self.seen.remove(&id);
@@ -300,15 +307,13 @@ fn adopts(
         }
     }
     let commits: Vec<LogPos> = answers.values().flatten().map(|(_, c)| *c).collect();
-    let no_better = |answer: &Option<(LogPos, LogPos)>| match answer {
-        None => true,
-        Some((last, _)) => *last <= adopted || commits.iter().any(|c| !last.may_hold(*c)),
-    };
+    let holds_all = |last: &LogPos| commits.iter().all(|c| last.may_hold(*c));
+    // Logs that compete and rank above the adopted one.
     let outranked: Vec<LogPos> = (answers.values().flatten())
-        .filter(|answer| !no_better(&Some(**answer)))
         .map(|(last, _)| *last)
+        .filter(|last| *last > adopted && holds_all(last))
         .collect();
-    let fair = answers.values().filter(|a| no_better(a)).count();
+    let fair = answers.len() - outranked.len();
     if fair < enough {
         broke(
             "start_epoch",
@@ -318,9 +323,7 @@ fn adopts(
             ),
         );
     }
-    let can_hold_all =
-        (answers.values().flatten()).any(|(last, _)| commits.iter().all(|c| last.may_hold(*c)));
-    if can_hold_all {
+    if (answers.values().flatten()).any(|(last, _)| holds_all(last)) {
         for commit in &commits {
             if commit.seq > log.base().seq && !log.holds(*commit) {
                 broke(
